@@ -1,0 +1,41 @@
+"""Exception types of cmp-edge.
+
+Every error a user can cause derives from :class:`CmpEdgeError` (a
+``ValueError``), carries a one-line message saying which file or argument is
+wrong and what to do, and is printed by the CLI as that one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AudioError",
+    "CmpEdgeError",
+    "FaceModelError",
+    "ModelError",
+    "NoSpeechError",
+    "OutputError",
+]
+
+
+class CmpEdgeError(ValueError):
+    """Base class of all user-facing errors (bad input, bad files, bad options)."""
+
+
+class AudioError(CmpEdgeError):
+    """An audio file or sample array cannot be used (unreadable, empty, NaN, bad rate)."""
+
+
+class NoSpeechError(AudioError):
+    """The audio holds no voiced speech after voice activity detection."""
+
+
+class FaceModelError(CmpEdgeError):
+    """A face-model file is missing, truncated, or of an unknown format."""
+
+
+class ModelError(CmpEdgeError):
+    """An ONNX model or bundle is missing, malformed, or does not fit the face model."""
+
+
+class OutputError(CmpEdgeError):
+    """An output path cannot be written (exists without --force, unwritable folder)."""
