@@ -86,8 +86,13 @@ def _resolve_providers(providers: Sequence[str] | None) -> list[str]:
     if not wanted:
         raise ModelError("providers: the list is empty; pass e.g. ['CPUExecutionProvider']")
     if CUDA in wanted:
-        from cmp_edge import _C
-
+        try:
+            from cmp_edge import _C
+        except ImportError:
+            raise ModelError(
+                "--device cuda: the native extension cmp_edge._C is not built; "
+                "reinstall cmp-edge (pip install .) or use --device cpu"
+            ) from None
         if _C.cuda_device_count() <= 0:
             raise ModelError(
                 "--device cuda: no CUDA device is visible; use --device cpu (the default)"
