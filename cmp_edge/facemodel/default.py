@@ -296,12 +296,12 @@ def build_default() -> DefaultModelData:
     fields = _shape_fields(p, n, m) + _expr_fields(p, n, m)
     n_vert = p.shape[0] * p.shape[1]
     n_modes = len(fields)
-    # raw fields as unit-norm float32 rows (K, 3N)
+    # raw fields as float32 rows (K, 3N)
     rows = np.empty((n_modes, 3 * n_vert), dtype=np.float32)
     for k, (_, f, _) in enumerate(fields):
-        flat = f.reshape(-1)
-        rows[k] = flat / np.sqrt(flat @ flat)
+        rows[k] = f.reshape(-1)
     # Gram-Schmidt in field order as Cholesky QR: rows = L Q, Q = L^-1 rows
+    # (the Gram matrix in float64 keeps the modes orthogonal to ~1e-7)
     rows64 = rows.astype(F64)
     gram = rows64 @ rows64.T
     del rows64
