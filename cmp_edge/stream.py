@@ -45,9 +45,10 @@ VAD_MODE = 2
 
 
 def _pcm16(frame: npt.NDArray[np.float32]) -> bytes:
-    """16-bit PCM bytes of a float frame in [-1, 1), as the VAD sees it."""
-    scaled = np.clip(frame * np.float32(32768.0), -32768.0, 32767.0)
-    return scaled.astype("<i2").tobytes()
+    """16-bit PCM bytes of a float frame in [-1, 1), converted as cmp_edge.vad does."""
+    from cmp_edge.audio import to_int16
+
+    return bytes(to_int16(frame).astype("<i2", copy=False).tobytes())
 
 
 class StreamingVad:
