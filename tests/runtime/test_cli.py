@@ -258,3 +258,12 @@ def test_python_dash_m() -> None:
         [sys.executable, "-m", "cmp_edge", "--version"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0 and proc.stdout.startswith("cmp-edge ")
+
+
+def test_infer_default_model_says_synthetic(voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "face.obj"
+    code, stdout, err = run("infer", voice_wav, "-o", out, "--threads", "1")
+    assert code == 0, err
+    assert "SYNTHETIC voices" in err and out.is_file()
+    code, stdout, err = run("info")
+    assert code == 0 and "SYNTHETIC" in stdout
