@@ -43,11 +43,11 @@ STREAM: dict[str, float] = {}
 def setup(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     import soundfile as sf
     import torch
-    from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder
 
     from cmp_edge.audio import load, resample
     from cmp_edge.facemodel import FaceModel
     from export.core import bundle_metadata, export_onnx
+    from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder
 
     work = tmp_path_factory.mktemp("latency")
     x, sr = load(shared_data / SPEECH)
@@ -234,9 +234,7 @@ def test_report(capsys: pytest.CaptureFixture[str]) -> None:
     cols = ["load", "vad", "features", "model", "reconstruct", "write", "compute", "total"]
     lines = ["| pipeline | threads | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
     for (name, threads), st in sorted(RESULTS.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        lines.append(
-            f"| {name} | {threads} | " + " | ".join(f"{st[c]:.2f}" for c in cols) + " |"
-        )
+        lines.append(f"| {name} | {threads} | " + " | ".join(f"{st[c]:.2f}" for c in cols) + " |")
     for threads in (1, 2):
         ours = RESULTS.get(("cmp-edge", threads))
         for other in PIPELINES[1:]:

@@ -228,3 +228,47 @@ def test_published_conversion(tmp_path: Path) -> None:
     np.testing.assert_allclose(
         face.vertices, published * factor, rtol=2e-3, atol=2e-3 * np.abs(published * factor).max()
     )
+
+
+def test_distilled_checkpoint_with_image(tmp_path: Path, face_model) -> None:  # noqa: ANN001
+    import onnxruntime as ort
+
+    from cmp_edge.reconstructor import Reconstructor
+    from train.models import DistilledCMP, build
+
+    torch.manual_seed(0)
+    config = {
+        "encoder_width": 0.25,
+        "generator_width": 0.125,
+        "mobilenet_width": 0.25,
+        "mobilenet_last_channel": 64,
+        "dropout": 0.2,
+    }
+    nets = {n: build(n, config) for n in ("voice_encoder", "generator", "student")}
+    ck = {
+        "kind": "distill",
+        "model": {n: m.state_dict() for n, m in nets.items()},
+        "step": 3,
+        "config": config,
+        "face_model_id": face_model.id,
+        "param_mean": [1.0] + [0.0] * 50,
+        "param_std": [0.01] + [1.0] * 50,
+        "feature_preset": "cmp",
+    }
+    torch.save(ck, tmp_path / "last.pt")
+    out = tmp_path / "distilled.onnx"
+    assert export_main(["--ckpt", str(tmp_path / "last.pt"), "-o", str(out), "--with-image"]) == 0
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [o.name for o in sess.get_outputs()] == ["params", "image"]
+    x = np.random.default_rng(0).standard_normal((2, 64, 700)).astype(np.float32)
+    params, image = sess.run(None, {"features": x})
+    net = DistilledCMP(nets["voice_encoder"], nets["generator"], nets["student"]).eval()
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+        ref_image = nets["generator"](nets["voice_encoder"](torch.from_numpy(x))).numpy()
+    np.testing.assert_allclose(params, ref, atol=1e-4)
+    np.testing.assert_allclose(image, ref_image, atol=1e-4)
+    assert image.shape == (2, 3, 64, 64)
+    rec = Reconstructor(out, threads=1)
+    assert rec.info.kind == "distill" and rec.info.outputs == ("params", "image")
+    assert np.all(np.isfinite(rec.predict(synthetic_voice(2.0), 16000).vertices))
