@@ -272,3 +272,23 @@ def test_distilled_checkpoint_with_image(tmp_path: Path, face_model) -> None:  #
     rec = Reconstructor(out, threads=1)
     assert rec.info.kind == "distill" and rec.info.outputs == ("params", "image")
     assert np.all(np.isfinite(rec.predict(synthetic_voice(2.0), 16000).vertices))
+
+
+@pytest.mark.slow
+def test_default_bundle_recipe_small(tmp_path: Path) -> None:
+    """The default-bundle recipe end to end at toy scale (synth -> train -> export -> eval)."""
+    from cmp_edge.bundle import read_bundle
+    from export.default_bundle import main as recipe_main
+
+    out = tmp_path / "default.onnx"
+    assert (
+        recipe_main(["--small", "-o", str(out), "--work", str(tmp_path / "w"), "--workers", "1"])
+        == 0
+    )
+    info = read_bundle(out)
+    assert info.kind == "supervised" and info.face_model_id == "cmp-edge-synthetic-v1"
+    prov = info.provenance
+    assert prov["recipe"] == "python -m export.default_bundle" and "synthetic" in prov["trained_on"]
+    assert prov["config"]["data"] == "data"  # no local paths in the shipped metadata
+    assert prov["evaluation"]["test_identities"] >= 1
+    assert set(prov["variants_not_shipped"]) >= {"default.fp16.onnx", "default.int8.onnx"}
