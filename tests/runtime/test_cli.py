@@ -267,3 +267,18 @@ def test_infer_default_model_says_synthetic(voice_wav, tmp_path: Path) -> None: 
     assert "SYNTHETIC voices" in err and out.is_file()
     code, stdout, err = run("info")
     assert code == 0 and "SYNTHETIC" in stdout
+
+
+def test_infer_render(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    pytest.importorskip("cmp_edge.render")  # rasteriser not merged yet
+    png = tmp_path / "face.png"
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "f.ply", "--render", png, "--model", bundle
+    )
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "g.ply", "--render", png, "--model", bundle
+    )
+    assert_one_line_error(code, err, "face.png", "--force")
+    assert not (tmp_path / "g.ply").exists()
