@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.errors import AudioError
+from cmp_edge.errors import AudioError, NoSpeechError
 from cmp_edge.face import Face
 from cmp_edge.reconstructor import SAMPLE_RATE, as_mono_float32
 
@@ -281,7 +281,10 @@ class Stream:
         """
         if self._finished:
             if self._result is None and self._frames.count >= self.min_frames:
-                return self.result()
+                try:
+                    return self.result()
+                except NoSpeechError:
+                    return self._current
             return self._result or self._current
         with self._lock:
             count = self._frames.count
