@@ -25,6 +25,7 @@ class LogMel:
         window: str = "hamming",
         floor: float = 1e-5,
         isa: str = "auto",
+        precision: str = "auto",
     ) -> None: ...
     def compute(
         self, samples: npt.NDArray[np.generic], scale: float = 1.0, threads: int = 1
@@ -34,6 +35,8 @@ class LogMel:
     def n_mels(self) -> int: ...
     @property
     def isa(self) -> str: ...
+    @property
+    def precision(self) -> str: ...
 
 def log_mel_best_isa() -> str: ...
 
