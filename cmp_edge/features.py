@@ -137,7 +137,8 @@ def _as_signal(samples: npt.ArrayLike, what: str = "samples") -> tuple[np.ndarra
         return np.ascontiguousarray(arr, dtype=np.float32), 1.0
     if arr.dtype.kind == "f":
         # NaN/Inf (also float64 values beyond the float32 range) are rejected natively.
-        return np.ascontiguousarray(arr, dtype=np.float32), _INT16_SCALE
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray(arr, dtype=np.float32), _INT16_SCALE
     raise ValueError(f"{what} must be int16 or floating point in [-1, 1), not dtype {arr.dtype}")
 
 
@@ -319,6 +320,11 @@ class OnlineLogMel:
     def first_frame(self) -> int:
         """Index of the oldest frame still held (the number popped so far)."""
         return int(self._impl.first_frame)
+
+    @property
+    def num_samples(self) -> int:
+        """Samples accepted so far."""
+        return int(self._impl.num_samples)
 
     @property
     def is_finished(self) -> bool:
