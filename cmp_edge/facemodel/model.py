@@ -188,6 +188,23 @@ class FaceModel:
 
         save_npz(self, path, overwrite=overwrite)
 
+    def whitened(self) -> FaceModel:
+        """This model with each basis column multiplied by its std (so N(0, 1) is the prior)."""
+        if np.all(self.shape_std == 1.0) and np.all(self.expr_std == 1.0):
+            return self
+        return FaceModel(
+            self.mean,
+            self.shape_basis * self.shape_std,
+            self.expr_basis * self.expr_std,
+            self.triangles,
+            self.landmarks,
+            units=self.units,
+            id=self.id,
+            source_scale=self.source_scale,
+            shape_names=self.shape_names,
+            expr_names=self.expr_names,
+        )
+
     # -------------------------------------------------------- reconstruction
     def reconstruct(
         self,
