@@ -50,8 +50,10 @@ def load_bfm(path: str | os.PathLike[str]) -> FaceModel:
         raise FaceModelError(
             f"{p}: MATLAB v7.3 (HDF5) file; re-save it in MATLAB with save(..., '-v7')"
         ) from None
-    except (MatReadError, ValueError, OSError, EOFError, TypeError) as exc:
-        raise FaceModelError(f"{p}: cannot read the .mat file ({exc})") from None
+    except (MatReadError, ValueError, OSError, EOFError, TypeError, IndexError) as exc:
+        raise FaceModelError(
+            f"{p}: cannot read the .mat file ({exc or type(exc).__name__})"
+        ) from None
     mu = _get(mat, "shapeMU", p).astype(np.float64).reshape(-1)
     pc = _get(mat, "shapePC", p)
     ev = _get(mat, "shapeEV", p).astype(np.float32).reshape(-1)

@@ -88,8 +88,9 @@ def _mmap_member(path: Path, zf: zipfile.ZipFile, name: str) -> np.ndarray:
         raise FaceModelError(f"{path}: member {name} is truncated")
     if count == 0:
         return np.zeros(shape, dtype=dtype)
-    order = "F" if fortran else "C"
-    return np.memmap(path, dtype=dtype, mode="r", offset=data_start, shape=shape, order=order)
+    return np.memmap(
+        path, dtype=dtype, mode="r", offset=data_start, shape=shape, order="F" if fortran else "C"
+    )
 
 
 def load_npz(path: str | os.PathLike[str], mmap: bool = True) -> FaceModel:

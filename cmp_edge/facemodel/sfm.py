@@ -84,7 +84,8 @@ def read_blendshapes(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarra
     (count,) = r.unpack("Q")
     if count > 4096:
         raise FaceModelError(f"{p}: not a blendshapes file (count {count})")
-    names, cols = [], []
+    names: list[str] = []
+    cols: list[np.ndarray] = []
     for _ in range(count):
         names.append(r.string())
         m = r.matrix()
@@ -144,7 +145,7 @@ def load_sfm(
             elif variant == 1:
                 (count,) = r.unpack("Q")
                 expr_names = []
-                cols = []
+                cols: list[np.ndarray] = []
                 for _ in range(count):
                     expr_names.append(r.string())
                     cols.append(r.matrix()[:, 0])

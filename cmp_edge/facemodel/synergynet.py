@@ -60,9 +60,9 @@ def _read_source(p: Path) -> dict[str, Any]:
     if p.is_dir():
         out: dict[str, Any] = {}
         for key in ("u", "w_shp", "w_exp", "tri", "keypoints"):
-            f = p / f"{key}.npy"
-            if f.is_file():
-                out[key] = np.load(f, allow_pickle=False)
+            fp = p / f"{key}.npy"
+            if fp.is_file():
+                out[key] = np.load(fp, allow_pickle=False)
         return out
     with p.open("rb") as f:
         head = f.read(6)
