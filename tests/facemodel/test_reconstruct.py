@@ -131,6 +131,27 @@ def test_float16_tiny_components_keep_precision() -> None:
     assert np.linalg.norm(err) / np.linalg.norm(disp) < 2e-3
 
 
+@pytest.mark.parametrize("half", [False, True])
+def test_portable_kernel_matches_simd(half: bool) -> None:
+    fm = _random_model(203, 12, 0, seed=4)
+    rng = np.random.default_rng(12)
+    b = 6
+    a = rng.standard_normal((b, 12)).astype(np.float32)
+    s = rng.uniform(0.5, 2.0, b).astype(np.float32)
+    r = _rotations(rng, b).astype(np.float32)
+    t = rng.standard_normal((b, 3)).astype(np.float32)
+    outs = []
+    for portable in (False, True):
+        basis = _C.ReconBasis(fm.mean, fm.shape_basis, half=half, portable=portable)
+        assert basis.portable == portable
+        out = np.empty((b, fm.n_vertices, 3), np.float32)
+        basis.reconstruct(a, s, r, t, out, threads=2)
+        outs.append(out)
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-3)
+    ref = _ref(fm, a, None, s, r, t)
+    np.testing.assert_allclose(outs[1], ref, rtol=1e-5 if not half else 1e-3, atol=5e-2)
+
+
 @given(st.floats(width=16, allow_nan=False, allow_infinity=True))
 @settings(max_examples=200, deadline=None)
 def test_half_conversion_matches_numpy(x: float) -> None:
