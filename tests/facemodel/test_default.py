@@ -92,11 +92,41 @@ def test_triangles_form_outward_surface(fm: FaceModel) -> None:
 
 
 def test_generation_is_deterministic(fm: FaceModel) -> None:
-    again = build_default()
+    again = build_default()  # fm may come from the disk cache: equal up to BLAS rounding
     np.testing.assert_array_equal(again.mean, fm.mean)
-    np.testing.assert_array_equal(again.shape_basis, fm.shape_basis)
-    np.testing.assert_array_equal(again.expr_basis, fm.expr_basis)
+    np.testing.assert_allclose(again.shape_basis, fm.shape_basis, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(again.expr_basis, fm.expr_basis, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(again.triangles, fm.triangles)
     assert again.landmarks == fm.landmarks
+
+
+def test_disk_cache_round_trip(tmp_path, fm: FaceModel) -> None:
+    from cmp_edge.facemodel.model import load_or_build_default
+
+    first = load_or_build_default(tmp_path)
+    files = list(tmp_path.glob("cmp-edge-synthetic-v1-*.npz"))
+    assert len(files) == 1
+    second = load_or_build_default(tmp_path)  # from the cache, memory-mapped
+    assert isinstance(second.shape_basis.base, np.ndarray) or second.shape_basis.base is not None
+    for name in ("mean", "shape_basis", "expr_basis", "triangles"):
+        np.testing.assert_array_equal(getattr(second, name), getattr(first, name))
+        np.testing.assert_allclose(getattr(second, name), getattr(fm, name), rtol=1e-6, atol=1e-6)
+    assert second.landmarks == fm.landmarks and second.expr_names == fm.expr_names
+    files[0].write_bytes(b"garbage")  # a damaged cache is regenerated
+    third = load_or_build_default(tmp_path)
+    np.testing.assert_array_equal(third.mean, first.mean)
+
+
+def test_cache_dir_setting(monkeypatch, tmp_path) -> None:
+    from cmp_edge.facemodel.model import default_cache_dir
+
+    monkeypatch.setenv("CMP_EDGE_CACHE_DIR", "off")
+    assert default_cache_dir() is None
+    monkeypatch.setenv("CMP_EDGE_CACHE_DIR", str(tmp_path))
+    assert default_cache_dir() == tmp_path
+    monkeypatch.delenv("CMP_EDGE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "cmp-edge"
 
 
 def test_expressions_move_the_right_parts(fm: FaceModel) -> None:
