@@ -8,9 +8,66 @@ def cuda_device_count() -> int: ...
 
 # --- log_mel (frontend) ----------------------------------------------------
 
+class LogMel:
+    """Batch CMP log-mel with precomputed tables (spec section 1)."""
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        n_mels: int = 64,
+        f_min: float = 20.0,
+        f_max: float = 7200.0,
+        n_fft: int = 1024,
+        win_length: int = 400,
+        hop_length: int = 160,
+        preemphasis: float = 0.97,
+        window: str = "hamming",
+        floor: float = 1e-5,
+        isa: str = "auto",
+    ) -> None: ...
+    def compute(
+        self, samples: npt.NDArray[np.generic], scale: float = 1.0, threads: int = 1
+    ) -> npt.NDArray[np.float32]: ...
+    def num_frames(self, n_samples: int) -> int: ...
+    @property
+    def n_mels(self) -> int: ...
+    @property
+    def isa(self) -> str: ...
+
+def log_mel_best_isa() -> str: ...
 
 # --- online_log_mel (frontend) ---------------------------------------------
 
+class OnlineLogMel:
+    """Streaming CMP log-mel; frames equal LogMel.compute for any chunking."""
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 16000,
+        n_mels: int = 64,
+        f_min: float = 20.0,
+        f_max: float = 7200.0,
+        n_fft: int = 1024,
+        win_length: int = 400,
+        hop_length: int = 160,
+        preemphasis: float = 0.97,
+        window: str = "hamming",
+        floor: float = 1e-5,
+    ) -> None: ...
+    def accept_waveform(self, samples: npt.NDArray[np.generic], scale: float = 1.0) -> None: ...
+    def input_finished(self) -> None: ...
+    @property
+    def num_frames_ready(self) -> int: ...
+    @property
+    def first_frame(self) -> int: ...
+    @property
+    def num_samples(self) -> int: ...
+    @property
+    def is_finished(self) -> bool: ...
+    def get_frames(self, start: int, n: int) -> npt.NDArray[np.float32]: ...
+    def pop(self, n: int) -> None: ...
 
 # --- bfm_recon (face model) ------------------------------------------------
 
@@ -70,4 +127,3 @@ class CudaReconBasis:
 
 
 # --- render (rasteriser) ---------------------------------------------------
-
