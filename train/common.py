@@ -1,0 +1,140 @@
+"""Pieces shared by several trainers: model-size options, encoder loading, face models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cmp_edge.errors import CmpEdgeError
+from train.data import VoxCeleb3D
+from train.engine import load_checkpoint
+from train.models import MobileNetV2, TorchFaceModel, VoiceEncoder
+
+__all__ = [
+    "SYNTH_FACE_MODEL_ID",
+    "adam",
+    "add_encoder_arguments",
+    "add_mobilenet_arguments",
+    "corpus_face_model_id",
+    "load_encoder",
+    "load_face_model",
+    "load_mobilenet",
+    "mesh_layer",
+    "open_train_data",
+]
+
+SYNTH_FACE_MODEL_ID = "cmp-edge-synthetic-v1"
+
+
+def add_encoder_arguments(p: argparse.ArgumentParser) -> None:
+    """--encoder-width, --crop-min/--crop-max."""
+    p.add_argument("--encoder-width", type=float, default=1.0, help="voice encoder width")
+    p.add_argument("--crop-min", type=int, default=300, help="shortest voice crop (frames)")
+    p.add_argument("--crop-max", type=int, default=800, help="longest voice crop (frames)")
+
+
+def add_mobilenet_arguments(p: argparse.ArgumentParser) -> None:
+    """--mobilenet-width, --mobilenet-last-channel."""
+    p.add_argument("--mobilenet-width", type=float, default=1.0, help="MobileNetV2 width")
+    p.add_argument(
+        "--mobilenet-last-channel", type=int, default=1280, help="MobileNetV2 last channel"
+    )
+
+
+def adam(params: Any, lr: float) -> torch.optim.Adam:
+    """Adam with the published betas (0.5, 0.999)."""
+    return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+
+
+def open_train_data(cfg: dict[str, Any], split: str = "train", **kw: Any) -> VoxCeleb3D:
+    """The split of ``cfg['data']`` with the configured feature source and scale."""
+    return VoxCeleb3D(
+        cfg["data"],
+        split,  # type: ignore[arg-type]
+        features=cfg["features"],
+        audio_root=cfg["audio"],
+        scale=float(cfg["scale"]),
+        **kw,
+    )
+
+
+def corpus_face_model_id(root: str | Path) -> str | None:
+    """The face_model_id recorded in DATA/synth.json (synthetic corpora), else None."""
+    path = Path(root) / "synth.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CmpEdgeError(f"{path}: not valid JSON ({exc})") from None
+    value = meta["face_model_id"] if isinstance(meta, dict) and "face_model_id" in meta else None
+    return str(value) if value is not None else None
+
+
+def load_face_model(spec: str) -> Any:
+    """``"default"`` -> ``FaceModel.default()``, otherwise ``FaceModel.load(spec)``."""
+    from cmp_edge.facemodel import FaceModel
+
+    return FaceModel.default() if spec == "default" else FaceModel.load(spec)
+
+
+def mesh_layer(face_model: Any, n_vertices: int, seed: int) -> TorchFaceModel:
+    """A reconstruction layer on a fixed random subset of ``n_vertices`` vertices plus
+    every named landmark (0 keeps all vertices)."""
+    n = int(np.asarray(face_model.mean).reshape(-1, 3).shape[0])
+    if n_vertices <= 0 or n_vertices >= n:
+        return TorchFaceModel(face_model)
+    rng = np.random.default_rng(seed)
+    keep = set(rng.choice(n, size=n_vertices, replace=False).tolist())
+    keep |= {int(v) for v in getattr(face_model, "landmarks", {}).values()}
+    return TorchFaceModel(face_model, sorted(keep))
+
+
+def load_encoder(path: str | Path) -> tuple[VoiceEncoder, float]:
+    """A voice encoder from a training checkpoint (any kind holding ``voice_encoder``) or
+    from a published state dict (keys ``model.0.weight`` ...). Returns (encoder, width)."""
+    p = Path(path)
+    if not p.is_file():
+        raise CmpEdgeError(f"{p}: encoder checkpoint not found")
+    obj = torch.load(p, map_location="cpu", weights_only=True)
+    if isinstance(obj, dict) and "kind" in obj:
+        obj = load_checkpoint(p)
+        if "voice_encoder" not in obj["model"]:
+            raise CmpEdgeError(f"{p}: a {obj['kind']!r} checkpoint without a voice encoder")
+        state, width = obj["model"]["voice_encoder"], float(obj["config"]["encoder_width"])
+    elif isinstance(obj, dict) and "model.0.weight" in obj:
+        state = obj
+        width = float(obj["model.0.weight"].shape[0]) / 256.0
+    else:
+        raise CmpEdgeError(f"{p}: neither a training checkpoint nor a voice encoder state dict")
+    enc = VoiceEncoder(width)
+    try:
+        enc.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CmpEdgeError(f"{p}: voice encoder weights do not fit ({exc})") from None
+    return enc, width
+
+
+def load_mobilenet(path: str | Path, name: str = "expert") -> tuple[MobileNetV2, dict[str, Any]]:
+    """The image-to-3DMM network ``name`` of a training checkpoint, with the checkpoint."""
+    obj = load_checkpoint(path)
+    if name not in obj["model"]:
+        raise CmpEdgeError(f"{path}: a {obj['kind']!r} checkpoint without {name!r}")
+    cfg = obj["config"]
+    net = MobileNetV2(float(cfg["mobilenet_width"]), int(cfg["mobilenet_last_channel"]))
+    net.load_state_dict(obj["model"][name])
+    return net, obj
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Eval mode and no gradients."""
+    module.eval()
+    for prm in module.parameters():
+        prm.requires_grad_(False)
+    return module
