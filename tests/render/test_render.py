@@ -212,3 +212,20 @@ def test_bad_meshes() -> None:
         render.render_mesh(verts, faces[:, :2], 16)
     with pytest.raises(ValueError, match="uint8"):
         render.overlay(np.zeros((4, 4, 3)), verts, faces, np.eye(3), (0, 0, 0), 1.0)
+
+
+def test_antialias_averages_a_supersampled_render(sphere) -> None:
+    verts, faces = sphere
+    big = render.render_mesh(verts, faces, 96, scale=90.0, center=(0, 0, 0), background=BG)
+    small = render.render_mesh(
+        verts, faces, 32, scale=30.0, center=(0, 0, 0), background=BG, antialias=3
+    )
+    expected = np.rint(big.reshape(32, 3, 32, 3, 3).astype(np.float32).mean(axis=(1, 3)))
+    np.testing.assert_array_equal(small, expected.astype(np.uint8))
+    assert render.render_views(verts, faces, 32, antialias=2).shape == (32, 64, 3)
+    with pytest.raises(ValueError, match="antialias"):
+        render.render_mesh(verts, faces, 16, antialias=0)
+    with pytest.raises(ValueError, match="depth"):
+        render.render_mesh(
+            verts, faces, 16, antialias=2, depth=np.empty((16, 16), dtype=np.float32)
+        )
