@@ -123,7 +123,6 @@ class CudaReconBasis:
         threads: int = 0,
     ) -> None: ...
 
-
 # --- render (rasteriser) ---------------------------------------------------
 def render_mesh_into(
     image: npt.NDArray[np.uint8],
