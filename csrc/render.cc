@@ -102,6 +102,8 @@ int64_t render_mesh(const float* vertices, int64_t n_vertices, const int32_t* tr
   CMP_CHECK_ARG(height > 0 && width > 0, "image size must be positive, got ", height, " x ",
                 width);
   CMP_CHECK_ARG(n_vertices >= 0 && n_triangles >= 0, "negative mesh size");
+  CMP_CHECK_ARG(n_triangles <= std::numeric_limits<int32_t>::max(), "too many triangles (",
+                n_triangles, "); at most 2^31 - 1");
   CMP_CHECK_ARG(std::isfinite(p.scale) && p.scale > 0.0f, "scale must be finite and > 0, got ",
                 p.scale);
   CMP_CHECK_ARG(p.ambient >= 0.0f && p.ambient <= 1.0f, "ambient must be in [0, 1], got ",

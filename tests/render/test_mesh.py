@@ -239,3 +239,21 @@ def test_params_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(OutputError, match="cannot read"):
         mesh.load_params(tmp_path / "broken.json")
+
+
+def test_obj_floats_round_trip_exactly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, 1e-45, -1.17549435e-38, 3.4028235e38, -3.4028235e38, 0.1, 1 / 3]
+    values = np.concatenate(
+        [
+            np.array(special, dtype=np.float32),
+            rng.normal(0, 100, 3000).astype(np.float32),
+            (rng.normal(0, 1, 1000) * 10.0 ** rng.integers(-30, 30, 1000)).astype(np.float32),
+        ]
+    )
+    values = values[: len(values) // 3 * 3].reshape(-1, 3)
+    path = tmp_path / "x.obj"
+    mesh.write_obj(path, values, np.zeros((0, 3), dtype=np.int32))
+    rows = [line.split()[1:] for line in path.read_text().splitlines()[1:]]
+    back = np.array(rows, dtype=np.float32)
+    np.testing.assert_array_equal(back.view(np.uint32), values.view(np.uint32))

@@ -229,3 +229,22 @@ def test_antialias_averages_a_supersampled_render(sphere) -> None:
         render.render_mesh(
             verts, faces, 16, antialias=2, depth=np.empty((16, 16), dtype=np.float32)
         )
+
+
+def test_native_entry_point_checks_its_buffers() -> None:
+    from cmp_edge import _C
+
+    verts, faces = uv_sphere(1.0, 4, 8)
+    args = (np.eye(3), 1.0, np.zeros(3), np.array([0, 0, 1.0]), 0.2, 1.0, np.ones(3))
+    image = np.zeros((8, 8, 3), dtype=np.uint8)
+    assert _C.render_mesh_into(image, verts * 3 + 4, faces, None, *args) > 0
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _C.render_mesh_into(
+            np.zeros((8, 3, 8), np.uint8).transpose(0, 2, 1), verts, faces, None, *args
+        )
+    with pytest.raises(ValueError, match="uint8"):
+        _C.render_mesh_into(image.astype(np.float32), verts, faces, None, *args)
+    with pytest.raises(ValueError, match="depth"):
+        _C.render_mesh_into(image, verts, faces, None, *args, np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="colors"):
+        _C.render_mesh_into(image, verts, faces, np.zeros((2, 3)), *args)
