@@ -79,6 +79,9 @@ def _mesh_arrays(
         raise ValueError(f"triangles must have shape (F, 3), got {tris.shape}")
     if tris.size and not np.issubdtype(tris.dtype, np.integer):
         raise ValueError(f"triangles must hold integers, got {tris.dtype}")
+    if tris.size and tris.dtype != np.int32 and (tris.min() < 0 or tris.max() >= len(verts)):
+        # int32 indices are checked by the native core; wider ones must not wrap
+        raise IndexError(f"a triangle refers to a vertex outside 0..{len(verts) - 1}")
     return verts, np.ascontiguousarray(tris, dtype=np.int32)
 
 

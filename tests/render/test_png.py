@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmp_edge.errors import CmpEdgeError, OutputError
 from cmp_edge.png import PngError, decode_png, encode_png, read_png, write_png
@@ -124,3 +126,16 @@ def test_write_errors(tmp_path: Path) -> None:
     with pytest.raises(OutputError):
         write_png(tmp_path / "missing" / "a.png", np.zeros((2, 2, 3), dtype=np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(1, 40),
+    width=st.integers(1, 40),
+    channels=st.sampled_from([1, 3, 4]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_round_trip_property(height: int, width: int, channels: int, seed: int) -> None:
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    image = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    np.testing.assert_array_equal(decode_png(encode_png(image)), image)

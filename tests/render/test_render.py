@@ -202,8 +202,10 @@ def test_bad_arguments(sphere, kwargs, error, match) -> None:
 
 def test_bad_meshes() -> None:
     verts, faces = uv_sphere(1.0, 4, 8)
-    with pytest.raises(IndexError, match="refers to vertex"):
+    with pytest.raises(IndexError, match="refers to"):
         render.render_mesh(verts, faces + 1, 16)
+    with pytest.raises(IndexError, match="refers to"):
+        render.render_mesh(verts, faces.astype(np.int64) + 2**32, 16)  # must not wrap to int32
     bad = verts.copy()
     bad[2, 1] = np.nan
     with pytest.raises(ValueError, match="finite"):
