@@ -1,0 +1,574 @@
+"""The ``cmp-edge`` command: infer, batch, stream, info.
+
+Errors are printed as one line, ``cmp-edge: error: <file>: <what>; <what to do>``,
+with a non-zero exit status (1 for bad input or files, 2 for bad usage, 130
+after Ctrl-C) and never a traceback (``--verbose`` adds one for internal errors).
+Heavy modules (NumPy, ONNX Runtime) are imported only by the subcommands
+that need them, so ``cmp-edge --version`` and ``--help`` are instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from cmp_edge import __version__
+from cmp_edge.errors import AudioError, CmpEdgeError, OutputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cmp_edge.face import Face
+    from cmp_edge.reconstructor import Reconstructor
+
+__all__ = ["main"]
+
+PROG = "cmp-edge"
+FORMATS = ("ply", "obj", "npz", "json")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+DEFAULT_MODEL_NOTE = (
+    "note: using the built-in default model, trained on SYNTHETIC voices and faces: it shows "
+    "the pipeline working, not a person's real face. For real estimates train on Voxceleb-3D "
+    "(python -m train.supervised) or convert the published CMP checkpoints (python -m export), "
+    "then pass --model."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message}; see `{self.prog} --help`\n")
+
+
+class _Console:
+    """Prints according to --quiet / --verbose."""
+
+    def __init__(self, quiet: bool, verbose: bool, out: TextIO, err: TextIO) -> None:
+        self.quiet, self.verbose, self.out, self.err = quiet, verbose, out, err
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.out, flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.err, flush=True)
+
+    def debug(self, text: str) -> None:
+        if self.verbose and not self.quiet:
+            print(text, file=self.err, flush=True)
+
+
+# --------------------------------------------------------------------------- parser
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", metavar="ONNX", help="ONNX bundle (default: the built-in model)")
+    g.add_argument(
+        "--face-model", metavar="FILE", help="face-model file (default: from the bundle)"
+    )
+    g.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="where to run (default cpu)"
+    )
+    g.add_argument(
+        "--threads", type=int, metavar="N", help="ONNX Runtime threads (default: all cores)"
+    )
+    g.add_argument(
+        "--min-speech",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="least voiced speech accepted (default 0.5 s); less is an error",
+    )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from -o, else ply)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    v.add_argument("-v", "--verbose", action="store_true", help="print timings and details")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``cmp-edge``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Estimate a 3D face mesh from a voice recording (Cross-Modal Perceptionist).",
+        epilog="The built-in default model was trained on synthetic voices; see `cmp-edge info`.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("infer", help="speech file(s) -> face mesh(es)")
+    p.add_argument("inputs", nargs="+", metavar="AUDIO", help="speech files (WAV, FLAC, OGG, ...)")
+    p.add_argument(
+        "-o", "--output", metavar="PATH", help="output file, or folder for several inputs"
+    )
+    p.add_argument("--render", metavar="PNG", help="also write a front|side picture (one input)")
+    p.add_argument("--params-json", metavar="JSON", help="also write the parameters (one input)")
+    _add_output_options(p)
+    _add_model_options(p)
+
+    p = sub.add_parser("batch", help="a folder or manifest of speech files -> meshes + summary")
+    p.add_argument(
+        "source", metavar="DIR|MANIFEST", help="folder (searched recursively) or list file"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="files processed at once (default: cores)"
+    )
+    _add_output_options(p)
+    _add_model_options(p)
+
+    p = sub.add_parser("stream", help="stream a file (or microphone) and print updated estimates")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("input", nargs="?", metavar="AUDIO", help="speech file to stream")
+    src.add_argument("--mic", action="store_true", help="record from the microphone (sounddevice)")
+    p.add_argument("-o", "--output", metavar="PATH", help="write the final face here")
+    p.add_argument(
+        "--chunk-ms", type=int, default=100, metavar="MS", help="chunk length (default 100)"
+    )
+    p.add_argument("--realtime", action="store_true", help="pace file chunks in real time")
+    p.add_argument("--seconds", type=float, default=10.0, help="microphone recording length")
+    _add_output_options(p)
+    _add_model_options(p)
+
+    p = sub.add_parser("info", help="show a model bundle's metadata")
+    p.add_argument("model", nargs="?", metavar="ONNX", help="bundle (default: the built-in model)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor:
+    from cmp_edge.reconstructor import CPU, CUDA, Reconstructor
+
+    if args.threads is not None and args.threads < 1:
+        raise CmpEdgeError(f"--threads {args.threads}: must be at least 1; pass e.g. --threads 2")
+    providers = [CUDA, CPU] if args.device == "cuda" else [CPU]
+    rec = Reconstructor(
+        args.model,
+        args.face_model,
+        providers=providers,
+        threads=args.threads,
+        min_voiced_s=args.min_speech,
+    )
+    if args.model is None:
+        console.note(DEFAULT_MODEL_NOTE)
+    if args.device == "cuda" and CUDA not in rec.providers:
+        console.note("note: CUDA was requested but ONNX Runtime runs on CPU here")
+    console.debug(
+        f"model {rec.model_path} ({rec.info.kind}), face model {rec.face_model_id}, "
+        f"providers {', '.join(rec.providers)}, loaded in {rec.load_ms:.1f} ms"
+    )
+    return rec
+
+
+def _format_of(path: Path, explicit: str | None) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if explicit and suffix and suffix in FORMATS and suffix != explicit:
+        raise OutputError(
+            f"{path}: suffix .{suffix} contradicts --format {explicit}; make them agree"
+        )
+    if suffix in FORMATS:
+        return suffix
+    if explicit:
+        return explicit
+    raise OutputError(f"{path}: unknown output suffix; use .ply, .obj, .npz or .json (or --format)")
+
+
+def _check_new(paths: Sequence[Path], force: bool) -> None:
+    seen: set[Path] = set()
+    for path in paths:
+        key = path.resolve()
+        if key in seen:
+            raise OutputError(f"{path}: two inputs would write the same output; rename one input")
+        seen.add(key)
+        if path.exists() and not force:
+            raise OutputError(f"{path}: file exists; pass --force to replace it")
+        if not path.parent.is_dir():
+            raise OutputError(f"{path}: folder {path.parent} does not exist; create it first")
+        if not os.access(path.parent, os.W_OK):
+            raise OutputError(f"{path}: folder {path.parent} is not writable; choose another -o")
+
+
+def _summary_line(face: Face, out: Path) -> str:
+    return (
+        f"{out}: {face.vertices.shape[0]} vertices from {face.voiced_s:.1f} s of speech "
+        f"({face.timings.get('total', 0.0):.1f} ms)"
+    )
+
+
+def _timings(face: Face) -> str:
+    return "  ".join(f"{k} {v:.2f}" for k, v in face.timings.items()) + "  (ms)"
+
+
+def _write_extras(face: Face, render: str | None, params_json: str | None, force: bool) -> None:
+    if params_json:
+        import json
+
+        from cmp_edge._io import atomic_write
+
+        with atomic_write(Path(params_json), overwrite=force) as handle:
+            handle.write((json.dumps(face.to_dict(), indent=2) + "\n").encode())
+    if render:
+        from cmp_edge.render import render_views, write_png
+
+        write_png(Path(render), render_views(face.vertices, face.triangles, size=256))
+
+
+# --------------------------------------------------------------------------- commands
+def _cmd_infer(args: argparse.Namespace, console: _Console) -> int:
+    inputs = [Path(p) for p in args.inputs]
+    for path in inputs:
+        if not path.is_file():
+            raise AudioError(f"{path}: audio file not found; check the path")
+    many = len(inputs) > 1
+    if (args.render or args.params_json) and many:
+        raise CmpEdgeError("--render/--params-json: take one input; run infer once per file")
+    out = Path(args.output) if args.output else None
+    if out is not None and (many or out.is_dir() or args.output.endswith(("/", os.sep))):
+        if not out.is_dir():
+            raise OutputError(f"{out}: output folder does not exist; create it first")
+        fmt = args.format or "ply"
+        outputs = [out / f"{p.stem}.{fmt}" for p in inputs]
+    elif out is not None:
+        if not out.suffix:
+            out = out.with_suffix("." + (args.format or "ply"))
+        _format_of(out, args.format)
+        outputs = [out]
+    else:
+        fmt = args.format or "ply"
+        outputs = [Path(f"{p.stem}.{fmt}") for p in inputs]
+    extras = [Path(x) for x in (args.render, args.params_json) if x]
+    _check_new([*outputs, *extras], args.force)
+
+    rec = _reconstructor(args, console)
+    failures = 0
+    for path, target in zip(inputs, outputs, strict=True):
+        try:
+            face = rec.predict_file(path)
+            t0 = time.perf_counter()
+            face.save(target, overwrite=args.force)
+            face.timings["write"] = (time.perf_counter() - t0) * 1e3
+            _write_extras(face, args.render, args.params_json, args.force)
+        except CmpEdgeError as exc:
+            if not many:
+                raise
+            failures += 1
+            print(f"{PROG}: error: {exc}", file=console.err, flush=True)
+            continue
+        console.info(_summary_line(face, target))
+        console.debug(_timings(face))
+    return 1 if failures else 0
+
+
+def _read_manifest(path: Path) -> list[Path]:
+    import csv
+    import json
+
+    base = path.parent
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AudioError(
+            f"{path}: cannot read the manifest ({exc}); pass a folder or a text list"
+        ) from None
+    entries: list[str] = []
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            raise AudioError(f"{path}: manifest is not valid JSON; give a list of paths") from None
+        if not isinstance(data, list):
+            raise AudioError(f"{path}: JSON manifest must be a list of paths or {{'path': ...}}")
+        for item in data:
+            entries.append(str(item["path"] if isinstance(item, dict) else item))
+    elif path.suffix.lower() == ".csv":
+        rows = list(csv.reader(text.splitlines()))
+        col = 0
+        if rows and "path" in [c.strip().lower() for c in rows[0]]:
+            col = [c.strip().lower() for c in rows[0]].index("path")
+            rows = rows[1:]
+        entries = [r[col].strip() for r in rows if r and r[col].strip()]
+    else:
+        entries = [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+    return [p if p.is_absolute() else base / p for p in map(Path, entries)]
+
+
+def _batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]:
+    if source.is_dir():
+        files = sorted(
+            p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+        )
+        items = [(p, outdir / p.relative_to(source).with_suffix("." + fmt)) for p in files]
+    elif source.is_file():
+        items = [(p, outdir / f"{p.stem}.{fmt}") for p in _read_manifest(source)]
+    else:
+        raise AudioError(f"{source}: no such folder or manifest; check the path")
+    if not items:
+        raise AudioError(f"{source}: no audio files found; give a folder of .wav/.flac/.ogg files")
+    seen: dict[Path, Path] = {}
+    for inp, out in items:
+        if out in seen:
+            raise OutputError(
+                f"{inp}: writes the same output as {seen[out]}; "
+                "use a folder source to keep names apart"
+            )
+        seen[out] = inp
+    return items
+
+
+def _write_summary(outdir: Path, rows: list[dict[str, Any]]) -> None:
+    import csv
+    import io
+    import json
+
+    from cmp_edge._io import atomic_write
+
+    fields = ["input", "output", "status", "error", "duration_s", "voiced_s", "total_ms"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in fields})
+    with atomic_write(outdir / "summary.csv") as handle:
+        handle.write(buf.getvalue().encode())
+    with atomic_write(outdir / "summary.json") as handle:
+        handle.write((json.dumps(rows, indent=1) + "\n").encode())
+
+
+def _cmd_batch(args: argparse.Namespace, console: _Console) -> int:
+    fmt = args.format or "ply"
+    outdir = Path(args.output)
+    items = _batch_items(Path(args.source), outdir, fmt)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{outdir}: cannot create the output folder ({exc.strerror}); choose another -o"
+        ) from None
+    if not os.access(outdir, os.W_OK):
+        raise OutputError(f"{outdir}: output folder is not writable; choose another -o")
+    rows: list[dict[str, Any]] = [
+        {"input": str(i), "output": str(o), "status": "pending", "error": ""} for i, o in items
+    ]
+    todo: list[int] = []
+    for k, (_inp, out) in enumerate(items):
+        if out.exists() and not args.force:
+            rows[k]["status"] = "skipped"
+        else:
+            todo.append(k)
+    rec = _reconstructor(args, console)
+    show = not console.quiet and console.err.isatty()
+    done = failed = 0
+    skipped = len(items) - len(todo)
+    if skipped:
+        console.note(f"resuming: {skipped} of {len(items)} outputs exist and are skipped")
+    out_of = {items[k][0]: items[k][1] for k in todo}
+
+    def save(face: Face) -> None:
+        target = out_of[Path(face.source or "")]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        face.save(target, overwrite=True)
+
+    t0 = time.perf_counter()
+    interrupted = False
+    try:
+        for index, _path, result in rec.iter_batch(
+            [items[k][0] for k in todo], args.workers, handle=save
+        ):
+            row = rows[todo[index]]
+            if isinstance(result, CmpEdgeError):
+                failed += 1
+                row.update(status="failed", error=str(result))
+                console.debug(f"{PROG}: error: {result}")
+            else:
+                done += 1
+                row.update(
+                    status="ok",
+                    duration_s=round(result.duration_s, 3),
+                    voiced_s=round(result.voiced_s, 3),
+                    total_ms=round(result.timings.get("total", 0.0), 2),
+                )
+            if show:
+                n = done + failed
+                rate = n / max(time.perf_counter() - t0, 1e-9)
+                console.err.write(
+                    f"\r[{n}/{len(todo)}] {done} ok, {failed} failed, {rate:.1f} files/s "
+                )
+                console.err.flush()
+    except KeyboardInterrupt:
+        interrupted = True
+    if show:
+        console.err.write("\n")
+    for row in rows:
+        if row["status"] == "pending":
+            row["status"] = "interrupted" if interrupted else "failed"
+    _write_summary(outdir, rows)
+    if interrupted:
+        print(
+            f"{PROG}: interrupted: {done} written, {len(todo) - done - failed} left; "
+            "run the same command again to resume",
+            file=console.err,
+            flush=True,
+        )
+        return 130
+    console.info(
+        f"{outdir}: {done} written, {skipped} skipped, {failed} failed (summary.csv, summary.json)"
+    )
+    return 1 if failed else 0
+
+
+def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
+    import numpy as np
+
+    if args.chunk_ms < 10 or args.chunk_ms > 10000:
+        raise CmpEdgeError(f"--chunk-ms {args.chunk_ms}: choose 10..10000")
+    target: Path | None = None
+    if args.output:
+        target = Path(args.output)
+        target = target if target.suffix else target.with_suffix("." + (args.format or "ply"))
+        _format_of(target, args.format)
+        _check_new([target], args.force)
+    if args.mic:
+        try:
+            import sounddevice  # noqa: F401
+        except ImportError:
+            raise CmpEdgeError(
+                "--mic: the sounddevice package is not installed; pip install sounddevice, "
+                "or stream a file instead"
+            ) from None
+    else:
+        path = Path(args.input)
+        if not path.is_file():
+            raise AudioError(f"{path}: audio file not found; check the path")
+    rec = _reconstructor(args, console)
+    stream = rec.create_stream()
+    last: Any = None
+
+    def report() -> None:
+        nonlocal last
+        face = stream.current()
+        if face is not None and face is not last:
+            last = face
+            shape = " ".join(f"{v:+.2f}" for v in np.asarray(face.params["shape"])[:3])
+            console.info(
+                f"{stream.duration_s:6.1f} s  voiced {stream.voiced_s:5.1f} s  "
+                f"scale {face.scale:.4g}  shape[:3] {shape}"
+            )
+
+    if args.mic:
+        import sounddevice as sd
+
+        rate = 16000
+        block = rate * args.chunk_ms // 1000
+        with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=block) as mic:
+            t_end = time.monotonic() + args.seconds
+            try:
+                while time.monotonic() < t_end:
+                    data, _overflow = mic.read(block)
+                    stream.accept_waveform(data[:, 0], rate)
+                    report()
+            except KeyboardInterrupt:
+                pass
+    else:
+        from cmp_edge.audio import load
+
+        samples, rate = load(path)
+        block = max(1, rate * args.chunk_ms // 1000)
+        t_start = time.monotonic()
+        for k, start in enumerate(range(0, samples.shape[0], block)):
+            stream.accept_waveform(samples[start : start + block], rate)
+            report()
+            if args.realtime:
+                delay = t_start + (k + 1) * args.chunk_ms / 1000 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+    stream.input_finished()
+    face = stream.result()
+    console.info(
+        f"final: {stream.duration_s:.1f} s, voiced {stream.voiced_s:.1f} s, "
+        f"scale {face.scale:.4g}; "
+        f"accept_waveform {stream.accept_ms_total / max(stream.chunks, 1):.3f} ms per chunk"
+    )
+    if target is not None:
+        face.save(target, overwrite=args.force)
+        console.info(_summary_line(face, target))
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
+    import json
+
+    from cmp_edge.bundle import read_bundle
+
+    info = read_bundle(args.model)
+    summary = info.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2), file=console.out)
+        return 0
+    for key, value in summary.items():
+        text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+        print(f"{key:16s} {text}", file=console.out)
+    if args.model is None:
+        print(DEFAULT_MODEL_NOTE, file=console.out)
+    return 0
+
+
+COMMANDS = {"infer": _cmd_infer, "batch": _cmd_batch, "stream": _cmd_stream, "info": _cmd_info}
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run ``cmp-edge`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help(out)
+        return 2
+    quiet = getattr(args, "quiet", False)
+    verbose = getattr(args, "verbose", False)
+    console = _Console(quiet, verbose, out, err)
+    try:
+        return COMMANDS[args.command](args, console)
+    except CmpEdgeError as exc:
+        print(f"{PROG}: error: {exc}", file=err, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; no partial outputs were left", file=err, flush=True)
+        return 130
+    except OSError as exc:
+        name = exc.filename or "file"
+        print(
+            f"{PROG}: error: {name}: {exc.strerror or exc}; check the path and permissions",
+            file=err,
+        )
+        return 1
+    except Exception as exc:  # last resort: still one line
+        if verbose:
+            import traceback
+
+            traceback.print_exc(file=err)
+        print(
+            f"{PROG}: error: internal error ({type(exc).__name__}: {exc}); "
+            "please report it with the command (add --verbose for details)",
+            file=err,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

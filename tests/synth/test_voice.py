@@ -1,0 +1,63 @@
+"""The source-filter synthesiser: valid audio, pauses that VAD removes, bounded parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.synth._helpers import median_f0, vad_voiced_fraction
+from train import synth_voice
+
+
+@pytest.mark.parametrize("seconds", [1.0, 3.3, 6.0])
+def test_length_dtype_range(seconds: float) -> None:
+    speaker = synth_voice.Speaker(f0_hz=130.0, vtl_cm=16.0)
+    x = synth_voice.synthesize(speaker, seconds, np.random.default_rng(0))
+    assert x.dtype == np.float32 and x.shape == (round(seconds * 16000),)
+    assert 0.25 <= np.abs(x).max() < 0.81
+    assert np.isfinite(x).all()
+
+
+def test_same_generator_state_same_samples() -> None:
+    speaker = synth_voice.Speaker(f0_hz=200.0, vtl_cm=15.0)
+    a = synth_voice.synthesize(speaker, 2.0, np.random.default_rng(4))
+    b = synth_voice.synthesize(speaker, 2.0, np.random.default_rng(4))
+    c = synth_voice.synthesize(speaker, 2.0, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_vad_removes_pauses() -> None:
+    speaker = synth_voice.Speaker(f0_hz=110.0, vtl_cm=17.5)
+    fractions = []
+    for seed in range(4):
+        x = synth_voice.synthesize(speaker, 5.0, np.random.default_rng(seed))
+        fractions.append(vad_voiced_fraction(np.round(x * 32767).astype(np.int16)))
+    assert 0.35 < min(fractions) and max(fractions) < 0.9
+
+
+@pytest.mark.parametrize("f0", [100.0, 220.0])
+def test_pitch_follows_speaker(f0: float) -> None:
+    speaker = synth_voice.Speaker(f0_hz=f0, vtl_cm=16.0, jitter=0.005)
+    x = synth_voice.synthesize(speaker, 4.0, np.random.default_rng(1))
+    estimate = median_f0(np.round(x * 32767).astype(np.int16))
+    assert abs(np.log2(estimate / f0)) < 0.25  # within a quarter octave (accents, offset)
+
+
+def test_speaker_validation() -> None:
+    with pytest.raises(ValueError, match="f0_hz"):
+        synth_voice.Speaker(f0_hz=20.0, vtl_cm=17.0)
+    with pytest.raises(ValueError, match="vtl_cm"):
+        synth_voice.Speaker(f0_hz=120.0, vtl_cm=40.0)
+    with pytest.raises(ValueError, match="seconds"):
+        synth_voice.synthesize(synth_voice.Speaker(120.0, 17.0), 0.2, np.random.default_rng(0))
+
+
+def test_coupling_zero_ignores_geometry() -> None:
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    a, _ = synth_voice.speaker_from_factors(np.full(4, 3.0), True, 0.0, rng_a)
+    b, _ = synth_voice.speaker_from_factors(np.full(4, -3.0), True, 0.0, rng_b)
+    assert a == b
+    c, v = synth_voice.speaker_from_factors(np.full(4, 3.0), True, 1.0, np.random.default_rng(9))
+    np.testing.assert_allclose(v, 3.0)
+    assert c.vtl_cm > 17.5 and c.f0_hz < 115.0
