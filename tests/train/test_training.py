@@ -160,7 +160,7 @@ def test_two_gloo_processes_average_the_single_process_gradients(
 def test_torchrun_two_processes_on_cpu(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     cmd = [
-            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
         "--standalone", "-m", "train.supervised",
         "--data", str(corpus), "--out", str(out), "--steps", "2", "--seed", "3", *SMALL,
     ]  # fmt: skip
