@@ -8,7 +8,7 @@ Writes OUT/vox1_meta.csv, OUT/preprocessed_MFCC/..., OUT/wav/..., OUT/faces/...
 and OUT/synth.json exactly as docs/architecture.md ("Data layout") describes.
 Identities are face-model prior draws; their voices come from the
 source-filter model of :mod:`train.synth_voice`, whose vocal-tract length,
-pitch, F1 and spectral tilt partly depend on the face's geometry
+pitch, F1 and F2/F3 partly depend on the face's geometry
 (:mod:`train.synth_faces`). See train/README.md for the model. The output is
 a pure function of the arguments (byte-identical for the same seed, whatever
 the number of workers).
