@@ -7,10 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.runtime import standins
 from tests.runtime.helpers import SPEECH_FILES, export_tiny, synthetic_voice
-
-standins.install()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -233,7 +233,6 @@ def test_default_model_works_out_of_the_box(voice16k) -> None:  # noqa: ANN001
 
 
 def test_default_face_model_cache(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    pytest.importorskip("cmp_edge.facemodel.npz")  # facemodel .npz writer not merged yet
     from cmp_edge.facemodel import FaceModel
     from cmp_edge.reconstructor import default_face_model
 
