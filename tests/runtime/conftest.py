@@ -12,7 +12,7 @@ from tests.runtime.helpers import SPEECH_FILES, export_tiny, synthetic_voice
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202
-    """Keep the default-face-model cache (cmp_edge.facemodel) of the tests out of the user's home."""
+    """Keep the default-face-model cache of the tests out of the home folder."""
     import os
 
     old = os.environ.get("CMP_EDGE_CACHE_DIR")
