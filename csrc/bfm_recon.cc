@@ -356,9 +356,10 @@ void ReconBasis::reconstruct(const float* coeffs, int64_t batch, int64_t k_used,
   Job jb{mean_.data(), w32_.data(), w16_.data(), n_components_, k_used,
          coef.data(), pose.data(), out, n_vertices_};
   const Kernels kern = half_ ? select_kernels<true>(portable_) : select_kernels<false>(portable_);
-  // about 64k multiply-adds per chunk at least, so small jobs stay on one thread
+  // at least ~256k multiply-adds per chunk, so a thread start (~20 us) is amortised
+  // and small jobs stay on the calling thread
   const int64_t per_block = std::max<int64_t>(1, batch * std::max<int64_t>(k_used, 1) * kPerK);
-  const int64_t grain = std::max<int64_t>(8, 65536 / per_block);
+  const int64_t grain = std::max<int64_t>(8, (int64_t{1} << 18) / per_block);
   parallel_for(n_blocks_, threads, grain, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
       const int valid = static_cast<int>(std::min<int64_t>(kBlock, n_vertices_ - j * kBlock));
