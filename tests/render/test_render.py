@@ -269,3 +269,15 @@ def test_heatmap_colors() -> None:
         render.heatmap_colors(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="vmax"):
         render.heatmap_colors([1.0], vmin=2.0, vmax=1.0)
+
+
+def test_huge_partly_visible_triangle() -> None:
+    # one vertex far outside the frame: the visible part is still a clean wedge
+    verts = np.array([[-1.0, -1.0, 0.0], [1.0, -1.0, 0.0], [0.0, 1e30, 0.0]], dtype=np.float32)
+    depth = np.empty((20, 20), dtype=np.float32)
+    render.render_mesh(verts, [[0, 1, 2]], 20, scale=5.0, center=(0, 0, 0), depth=depth)
+    mask = np.isfinite(depth)
+    # x in [-1, 1] (columns 5..14) from y = -1 (row 14) up to the top edge
+    expected = np.zeros((20, 20), dtype=bool)
+    expected[:15, 5:15] = True
+    np.testing.assert_array_equal(mask, expected)
