@@ -247,10 +247,10 @@ def _read_png_fallback(path: Path) -> np.ndarray:
 
 
 def load_png(path: str | os.PathLike[str]) -> np.ndarray:
-    """(H, W, 3) uint8 image; uses ``cmp_edge.render.read_png`` when it exists."""
+    """(H, W, 3) uint8 image; uses ``cmp_edge.png.read_png`` (the renderer's) when it exists."""
     p = Path(path)
     try:
-        from cmp_edge.render import read_png  # type: ignore[attr-defined]
+        from cmp_edge.png import read_png  # type: ignore[import-not-found]
     except ImportError:
         return _read_png_fallback(p)
     if not p.is_file():
