@@ -25,6 +25,7 @@ class LogMel:
         window: str = "hamming",
         floor: float = 1e-5,
         isa: str = "auto",
+        precision: str = "auto",
     ) -> None: ...
     def compute(
         self, samples: npt.NDArray[np.generic], scale: float = 1.0, threads: int = 1
@@ -34,6 +35,8 @@ class LogMel:
     def n_mels(self) -> int: ...
     @property
     def isa(self) -> str: ...
+    @property
+    def precision(self) -> str: ...
 
 def log_mel_best_isa() -> str: ...
 
@@ -79,7 +82,7 @@ class ReconBasis:
     """A 3DMM basis packed for the fused CPU kernel (float32 or binary16 storage)."""
 
     def __init__(
-        self, mean: npt.ArrayLike, basis: npt.ArrayLike, half: bool = False
+        self, mean: npt.ArrayLike, basis: npt.ArrayLike, half: bool = False, portable: bool = False
     ) -> None: ...
     @property
     def n_vertices(self) -> int: ...
@@ -87,6 +90,8 @@ class ReconBasis:
     def n_components(self) -> int: ...
     @property
     def half(self) -> bool: ...
+    @property
+    def portable(self) -> bool: ...
     @property
     def nbytes(self) -> int: ...
     def reconstruct(
@@ -123,5 +128,23 @@ class CudaReconBasis:
         threads: int = 0,
     ) -> None: ...
 
-
 # --- render (rasteriser) ---------------------------------------------------
+def render_mesh_into(
+    image: npt.NDArray[np.uint8],
+    vertices: npt.ArrayLike,
+    triangles: npt.ArrayLike,
+    colors: npt.ArrayLike | None,
+    rotation: npt.ArrayLike,
+    scale: float,
+    translation: npt.ArrayLike,
+    light_dir: npt.ArrayLike,
+    ambient: float,
+    alpha: float,
+    base_color: npt.ArrayLike,
+    depth: npt.NDArray[np.float32] | None = None,
+    threads: int = 1,
+) -> int: ...
+def format_obj(
+    vertices: npt.ArrayLike, triangles: npt.ArrayLike, colors: npt.ArrayLike | None = None
+) -> bytes: ...
+def png_unfilter(data: bytes, height: int, width: int, bpp: int) -> npt.NDArray[np.uint8]: ...

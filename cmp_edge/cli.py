@@ -218,7 +218,8 @@ def _write_extras(face: Face, render: str | None, params_json: str | None, force
     if render:
         from cmp_edge.render import render_views, write_png
 
-        write_png(Path(render), render_views(face.vertices, face.triangles, size=256))
+        image = render_views(face.vertices, face.triangles, size=256)
+        write_png(Path(render), image, overwrite=force)
 
 
 # --------------------------------------------------------------------------- commands

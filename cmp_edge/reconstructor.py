@@ -86,8 +86,13 @@ def _resolve_providers(providers: Sequence[str] | None) -> list[str]:
     if not wanted:
         raise ModelError("providers: the list is empty; pass e.g. ['CPUExecutionProvider']")
     if CUDA in wanted:
-        from cmp_edge import _C
-
+        try:
+            from cmp_edge import _C
+        except ImportError:
+            raise ModelError(
+                "--device cuda: the native extension cmp_edge._C is not built; "
+                "reinstall cmp-edge (pip install .) or use --device cpu"
+            ) from None
         if _C.cuda_device_count() <= 0:
             raise ModelError(
                 "--device cuda: no CUDA device is visible; use --device cpu (the default)"
@@ -95,6 +100,57 @@ def _resolve_providers(providers: Sequence[str] | None) -> list[str]:
     if CPU not in wanted:
         wanted.append(CPU)
     return wanted
+
+
+def _cache_dir() -> Path | None:
+    setting = os.environ.get("CMP_EDGE_CACHE", "")
+    if setting.lower() in ("0", "off", "no", "false"):
+        return None
+    if setting:
+        return Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cmp-edge"
+
+
+def default_face_model() -> FaceModel:
+    """``FaceModel.default()``, memory-mapped from a per-user cache when possible.
+
+    Building the procedural default model takes most of a second; its arrays are
+    cached as a cmp-edge .npz in ``$CMP_EDGE_CACHE`` (default
+    ``~/.cache/cmp-edge``; ``CMP_EDGE_CACHE=off`` disables it), keyed by the
+    cmp-edge version and the source of the default-model builder, so later
+    processes start in milliseconds. Cache problems are ignored (the model is
+    then built in memory).
+    """
+    import hashlib
+
+    import cmp_edge
+    from cmp_edge.facemodel import FaceModel
+
+    folder = _cache_dir()
+    if folder is None:
+        return FaceModel.default()
+    try:
+        source = Path(cmp_edge.facemodel.__file__).with_name("default.py").read_bytes()
+        key = hashlib.sha1(cmp_edge.__version__.encode() + source).hexdigest()[:12]
+        path = folder / f"default-facemodel-{key}.npz"
+        if path.is_file():
+            fm = FaceModel.load(path)
+            if fm.id == DEFAULT_FACE_MODEL_ID:
+                return fm
+    except Exception:  # noqa: BLE001 - a broken cache must never break inference
+        path = None
+    fm = FaceModel.default()
+    if path is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fm.save(path)
+        except Exception:  # noqa: BLE001, S110
+            pass
+    return fm
+
+
+DEFAULT_FACE_MODEL_ID = "cmp-edge-synthetic-v1"
 
 
 class Reconstructor:
@@ -136,6 +192,7 @@ class Reconstructor:
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
         self.min_voiced_s = float(min_voiced_s)
+        self._threads = threads
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._slices = self.info.slices()
@@ -163,7 +220,7 @@ class Reconstructor:
                 )
             fm = FaceModel.load(info.face_model_file)
         else:
-            default = FaceModel.default()
+            default = default_face_model()
             if info.face_model_id != default.id:
                 raise FaceModelError(
                     f"{info.path}: the model needs face model {info.face_model_id!r}; "
@@ -214,7 +271,10 @@ class Reconstructor:
     def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
         from cmp_edge.vad import remove_silence
 
-        voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
+        try:
+            voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
+        except NoSpeechError:
+            voiced = np.zeros(0, np.float32)
         self._check_voiced(voiced.shape[0], what)
         return voiced
 
@@ -267,7 +327,7 @@ class Reconstructor:
         expr = np.zeros(ke, np.float32)
         if "expr" in params:
             expr[: params["expr"].shape[0]] = params["expr"]
-        verts = fm.reconstruct(shape, expr, scale=float(params["scale"]))
+        verts = fm.reconstruct(shape, expr, scale=float(params["scale"]), threads=self._threads)
         return np.asarray(verts, dtype=np.float32)
 
     def _face(

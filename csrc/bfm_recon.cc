@@ -256,12 +256,14 @@ Kernels portable_kernels() {
 }
 
 template <bool Half>
-Kernels select_kernels() {
+Kernels select_kernels(bool portable) {
 #ifdef CMP_EDGE_X86
-  if (cpu_has_avx2_fma_f16c()) {
+  if (!portable && cpu_has_avx2_fma_f16c()) {
     return {{nullptr, &block_avx2<1, Half>, &block_avx2<2, Half>, &block_avx2<3, Half>,
              &block_avx2<4, Half>}};
   }
+#else
+  (void)portable;
 #endif
   return portable_kernels<Half>();
 }
@@ -273,11 +275,12 @@ std::string recon_cpu_isa() { return cpu_has_avx2_fma_f16c() ? "avx2-fma-f16c" :
 // ------------------------------------------------------------------ ReconBasis
 
 ReconBasis::ReconBasis(const float* mean, const float* basis, int64_t n_vertices,
-                       int64_t n_components, bool half)
+                       int64_t n_components, bool half, bool portable)
     : n_vertices_(n_vertices),
       n_components_(n_components),
       n_blocks_((n_vertices + kBlock - 1) / kBlock),
-      half_(half) {
+      half_(half),
+      portable_(portable) {
   CMP_CHECK_ARG(n_vertices > 0, "ReconBasis: n_vertices must be > 0, got ", n_vertices);
   CMP_CHECK_ARG(n_components >= 0, "ReconBasis: n_components must be >= 0, got ",
                 n_components);
@@ -352,7 +355,7 @@ void ReconBasis::reconstruct(const float* coeffs, int64_t batch, int64_t k_used,
   }
   Job jb{mean_.data(), w32_.data(), w16_.data(), n_components_, k_used,
          coef.data(), pose.data(), out, n_vertices_};
-  const Kernels kern = half_ ? select_kernels<true>() : select_kernels<false>();
+  const Kernels kern = half_ ? select_kernels<true>(portable_) : select_kernels<false>(portable_);
   // about 64k multiply-adds per chunk at least, so small jobs stay on one thread
   const int64_t per_block = std::max<int64_t>(1, batch * std::max<int64_t>(k_used, 1) * kPerK);
   const int64_t grain = std::max<int64_t>(8, 65536 / per_block);

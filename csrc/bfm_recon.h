@@ -37,12 +37,14 @@ class ReconBasis {
   static constexpr int64_t kBlock = 8;  // vertices per block
 
   // mean: (n_vertices, 3) row-major; basis: (3 * n_vertices, n_components) row-major.
+  // portable forces the baseline kernel even where AVX2 is available (tests).
   ReconBasis(const float* mean, const float* basis, int64_t n_vertices, int64_t n_components,
-             bool half);
+             bool half, bool portable = false);
 
   int64_t n_vertices() const { return n_vertices_; }
   int64_t n_components() const { return n_components_; }
   bool half() const { return half_; }
+  bool portable() const { return portable_; }
   // bytes of packed basis + mean
   int64_t nbytes() const;
 
@@ -59,6 +61,7 @@ class ReconBasis {
   int64_t n_components_;
   int64_t n_blocks_;
   bool half_;
+  bool portable_;
   std::vector<float> mean_;        // [block][3][8]
   std::vector<float> w32_;         // [block][k][3][8]        (float32 basis)
   std::vector<uint16_t> w16_;      // [block][k][3][8]        (half basis)

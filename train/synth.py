@@ -8,7 +8,7 @@ Writes OUT/vox1_meta.csv, OUT/preprocessed_MFCC/..., OUT/wav/..., OUT/faces/...
 and OUT/synth.json exactly as docs/architecture.md ("Data layout") describes.
 Identities are face-model prior draws; their voices come from the
 source-filter model of :mod:`train.synth_voice`, whose vocal-tract length,
-pitch, F1 and spectral tilt partly depend on the face's geometry
+pitch, F1 and F2/F3 partly depend on the face's geometry
 (:mod:`train.synth_faces`). See train/README.md for the model. The output is
 a pure function of the arguments (byte-identical for the same seed, whatever
 the number of workers).
@@ -237,7 +237,10 @@ def _write_xyz(path: Path, vertices: np.ndarray) -> None:
 
 def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
     """Write one identity's audio, features, face files and images."""
-    from train import _synth_interim as deps  # TODO(synth): cmp_edge.features/mesh/render
+    from cmp_edge.errors import NoSpeechError
+    from cmp_edge.facemodel import FaceModel
+    from cmp_edge.features import cmp_features
+    from train import _synth_interim as deps  # TODO(synth): cmp_edge.mesh/render
 
     settings, spec, out_name = args
     out = Path(out_name)
@@ -249,8 +252,8 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
             samples = synth_voice.synthesize(spec.speaker, rng.uniform(lo, hi), rng)
             pcm = np.round(samples * 32767.0).astype(np.int16)
             try:
-                feats = deps.cmp_features(pcm.astype(np.float32) / 32768.0, 16000)
-            except ValueError:  # NoSpeechError: nothing voiced; draw another utterance
+                feats = cmp_features(pcm, synth_voice.SAMPLE_RATE)
+            except NoSpeechError:  # nothing voiced: draw another utterance
                 continue
             break
         else:
@@ -262,8 +265,8 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
         soundfile.write(wav_dir / f"{nnnnn}.wav", pcm, 16000, subtype="PCM_16")
         np.save(feat_dir / f"{nnnnn}.npy", np.ascontiguousarray(feats, dtype=np.float32))
 
-    model = deps.face_model()
-    vertices = np.asarray(model.reconstruct(spec.shape, spec.expr), dtype=np.float32)
+    model = FaceModel.default()
+    vertices = np.asarray(model.reconstruct(spec.shape, spec.expr, threads=1), dtype=np.float32)
     params = np.zeros(SHAPE_DIMS + EXPR_DIMS, np.float32)
     params[: len(spec.shape)] = spec.shape
     params[SHAPE_DIMS : SHAPE_DIMS + len(spec.expr)] = spec.expr
@@ -308,7 +311,7 @@ def generate(
     Raises:
         FileExistsError: ``out`` exists and is not empty, and ``force`` is False.
     """
-    from train import _synth_interim as deps  # TODO(synth): FaceModel.default()
+    from cmp_edge.facemodel import FaceModel
 
     out_path = Path(out)
     if out_path.exists() and any(out_path.iterdir()):
@@ -318,7 +321,7 @@ def generate(
             shutil.rmtree(out_path / sub, ignore_errors=True)
     out_path.mkdir(parents=True, exist_ok=True)
 
-    model = deps.face_model()
+    model = FaceModel.default()
     geometry = synth_faces.FaceGeometry.for_model(model)
     n_shape = min(40, model.shape_basis.shape[1])
     n_expr = min(10, model.expr_basis.shape[1])

@@ -40,15 +40,15 @@ GEOMETRY_FACTORS = (
     "jaw_ratio",
 )
 
-#: Weights (rows: VOICE_FACTORS vtl, f0, f1, tilt; columns: GEOMETRY_FACTORS) of
+#: Weights (rows: VOICE_FACTORS vtl, f0, f1, f2; columns: GEOMETRY_FACTORS) of
 #: the planted geometry scores read by the voice. Each score is standardised
 #: over the prior, so only the direction of a row matters.
 PLANTED_WEIGHTS = np.array(
     [
-        [0.6, 0.6, 0.5, 0.0, 0.0, 0.0],  # vocal-tract length: head size, face height, ER
-        [0.4, 0.0, 0.0, 0.0, 0.0, 0.9],  # pitch: head width, jaw (CR)
-        [0.0, 0.3, 0.0, 0.0, 1.0, 0.0],  # F1 scale: mid-face width (MR), face height
-        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],  # spectral tilt: forehead width (FR)
+        [0.3, 0.5, 0.8, 0.0, 0.0, 0.0],  # vocal-tract length: head width, face height, ER
+        [0.5, 0.0, 0.0, 0.0, 0.0, 0.8],  # pitch: head width, jaw (CR)
+        [0.0, 0.2, 0.0, 0.0, 1.0, 0.0],  # F1 scale: mid-face width (MR), face height
+        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],  # F2/F3 scale: forehead width (FR)
     ]
 )
 

@@ -14,4 +14,28 @@ from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.model import ARE_PAIRS, FaceModel
 from cmp_edge.facemodel.reference import reconstruct_reference
 
-__all__ = ["ARE_PAIRS", "FaceModel", "FaceModelError", "reconstruct_reference"]
+__all__ = [
+    "ARE_PAIRS",
+    "FaceModel",
+    "FaceModelError",
+    "load_bfm",
+    "load_npz",
+    "load_sfm",
+    "load_synergynet",
+    "reconstruct_reference",
+]
+
+
+def __getattr__(name: str) -> object:
+    # loaders import lazily (scipy etc. only when used)
+    modules = {
+        "load_bfm": "bfm",
+        "load_npz": "npz",
+        "load_sfm": "sfm",
+        "load_synergynet": "synergynet",
+    }
+    if name in modules:
+        import importlib
+
+        return getattr(importlib.import_module(f"cmp_edge.facemodel.{modules[name]}"), name)
+    raise AttributeError(f"module 'cmp_edge.facemodel' has no attribute {name!r}")

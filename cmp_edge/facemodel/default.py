@@ -12,8 +12,9 @@ centre is near the origin; the eyes are at y ~ +28 mm, the nose tip at
 y ~ -3 mm, the mouth at y ~ -36 mm and the chin at y ~ -78 mm. The face is
 about 150 mm wide.
 
-Modes: each raw deformation field is made orthogonal to the previous ones
-(Cholesky QR over all 50 columns, shape first, then expressions), scaled so a
+Modes: each raw deformation field is made orthogonal to the previous ones of
+its kind (Cholesky QR, in order: the 40 shape fields among themselves, the 10
+expression fields among themselves), scaled so a
 coefficient of 1 moves its most-moved vertex by a chosen peak distance, and
 the shape and expression columns are then each sorted by decreasing norm
 (variance). Coefficients distributed N(0, 1) are therefore the prior.
@@ -109,8 +110,9 @@ def _surface() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     ax = np.abs(x)
     m: dict[str, np.ndarray] = {"front": front}
     # nose: ridge from the nasion (y=30) to the tip (y=-3), dropping to the lip
-    nose_h = np.interp(y, [-16.0, -9.0, -3.0, 10.0, 22.0, 31.0, 40.0],
-                       [0.0, 12.0, 24.0, 15.0, 7.0, 4.0, 0.0])
+    nose_h = np.interp(
+        y, [-16.0, -9.0, -3.0, 10.0, 22.0, 31.0, 40.0], [0.0, 12.0, 24.0, 15.0, 7.0, 4.0, 0.0]
+    )
     nose_w = np.interp(y, [-16.0, -5.0, 10.0, 30.0], [13.0, 14.0, 9.0, 7.0])
     m["nose"] = front * nose_h / 24.0 * np.exp(-((x / nose_w) ** 2))
     m["alae"] = front * _g(ax, 15.0, 6.0) * _g(y, -8.0, 6.0)
@@ -153,8 +155,9 @@ def _surface() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     return p, _grid_normals(p), m
 
 
-def _shape_fields(p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]) -> list[
-        tuple[str, np.ndarray, float]]:
+def _shape_fields(
+    p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]
+) -> list[tuple[str, np.ndarray, float]]:
     """Raw shape deformation fields (rows, cols, 3) with their peak displacement (mm)."""
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     zero = np.zeros_like(x)
@@ -200,8 +203,20 @@ def _shape_fields(p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]) -> lis
     # low-frequency modes over the whole surface to reach 40
     u = np.arctan2(x, z) / np.pi  # azimuth in [-1, 1]
     v = y / _AY
-    extra = [(1, 1), (2, 0), (0, 2), (1, 2), (2, 1), (3, 0), (0, 3), (2, 2), (3, 1), (1, 3),
-             (4, 0), (0, 4)]
+    extra = [
+        (1, 1),
+        (2, 0),
+        (0, 2),
+        (1, 2),
+        (2, 1),
+        (3, 0),
+        (0, 3),
+        (2, 2),
+        (3, 1),
+        (1, 3),
+        (4, 0),
+        (0, 4),
+    ]
     for i, (a, b) in enumerate(extra):
         lat = np.cos(a * np.pi * u) if a % 2 == 0 else np.sin(a * np.pi * u)
         w = lat * np.cos(b * np.pi * v * 0.8)
@@ -209,8 +224,9 @@ def _shape_fields(p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]) -> lis
     return fields
 
 
-def _expr_fields(p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]) -> list[
-        tuple[str, np.ndarray, float]]:
+def _expr_fields(
+    p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]
+) -> list[tuple[str, np.ndarray, float]]:
     x, y, z = p[..., 0], p[..., 1], p[..., 2]
     zero = np.zeros_like(x)
     sx = np.sign(x)
@@ -226,15 +242,21 @@ def _expr_fields(p: np.ndarray, n: np.ndarray, m: dict[str, np.ndarray]) -> list
     brow_band = m["front"] * _g(y, 45.0, 10.0) * _g(x, 0.0, 45.0)
     return [
         ("mouth_open", vec(zero, -(z + 10.0) * jaw, (y - 10.0) * jaw), 14.0),
-        ("smile", vec(0.6 * sx * m["corners"], m["corners"], zero) + nor(0.5 * m["cheekbone"]),
-         6.0),
+        (
+            "smile",
+            vec(0.6 * sx * m["corners"], m["corners"], zero) + nor(0.5 * m["cheekbone"]),
+            6.0,
+        ),
         ("brow_raise", vec(zero, brow_band, zero), 5.0),
         ("pucker", vec(-0.4 * x / 24.0 * m["lips"], zero, m["lips"]), 6.0),
         ("frown", vec(-0.5 * sx * m["brow"], -m["brow"], zero), 4.0),
         ("mouth_sideways", vec(m["lips"] + 0.5 * m["chin"], zero, zero), 5.0),
         ("cheek_puff", nor(m["front"] * _g(np.abs(x), 36.0, 11.0) * _g(y, -32.0, 10.0)), 5.0),
-        ("lip_stretch", vec(x / 24.0 * m["corners"], -0.4 * m["corners"], -0.5 * m["corners"]),
-         4.0),
+        (
+            "lip_stretch",
+            vec(x / 24.0 * m["corners"], -0.4 * m["corners"], -0.5 * m["corners"]),
+            4.0,
+        ),
         ("eyes_close", vec(zero, -m["upper_lid"], zero), 3.0),
         ("jaw_sideways", vec(jaw, zero, zero), 4.0),
     ]
@@ -253,16 +275,47 @@ def _ibug_template() -> np.ndarray:
     pts[22:27] = np.stack([-brow_x[::-1], brow_y[::-1]], 1)
     pts[27:31] = [[0.0, 30.0], [0.0, 20.0], [0.0, 10.0], [0.0, -3.0]]
     pts[31:36] = [[-13.0, -12.0], [-7.0, -13.0], [0.0, -14.0], [7.0, -13.0], [13.0, -12.0]]
-    eye_l = [[-46.0, 27.0], [-38.0, 31.0], [-26.0, 31.0], [-19.0, 27.0], [-26.0, 24.5],
-             [-38.0, 24.5]]
+    eye_l = [
+        [-46.0, 27.0],
+        [-38.0, 31.0],
+        [-26.0, 31.0],
+        [-19.0, 27.0],
+        [-26.0, 24.5],
+        [-38.0, 24.5],
+    ]
     pts[36:42] = eye_l
-    pts[42:48] = [[19.0, 27.0], [26.0, 31.0], [38.0, 31.0], [46.0, 27.0], [38.0, 24.5],
-                  [26.0, 24.5]]
-    pts[48:60] = [[-24.0, -36.0], [-15.0, -30.5], [-6.0, -29.0], [0.0, -29.5], [6.0, -29.0],
-                  [15.0, -30.5], [24.0, -36.0], [15.0, -42.0], [6.0, -44.0], [0.0, -44.5],
-                  [-6.0, -44.0], [-15.0, -42.0]]
-    pts[60:68] = [[-20.0, -36.0], [-8.0, -34.5], [0.0, -34.5], [8.0, -34.5], [20.0, -36.0],
-                  [8.0, -36.5], [0.0, -36.5], [-8.0, -36.5]]
+    pts[42:48] = [
+        [19.0, 27.0],
+        [26.0, 31.0],
+        [38.0, 31.0],
+        [46.0, 27.0],
+        [38.0, 24.5],
+        [26.0, 24.5],
+    ]
+    pts[48:60] = [
+        [-24.0, -36.0],
+        [-15.0, -30.5],
+        [-6.0, -29.0],
+        [0.0, -29.5],
+        [6.0, -29.0],
+        [15.0, -30.5],
+        [24.0, -36.0],
+        [15.0, -42.0],
+        [6.0, -44.0],
+        [0.0, -44.5],
+        [-6.0, -44.0],
+        [-15.0, -42.0],
+    ]
+    pts[60:68] = [
+        [-20.0, -36.0],
+        [-8.0, -34.5],
+        [0.0, -34.5],
+        [8.0, -34.5],
+        [20.0, -36.0],
+        [8.0, -36.5],
+        [0.0, -36.5],
+        [-8.0, -36.5],
+    ]
     return pts
 
 
@@ -305,20 +358,28 @@ def build_default() -> DefaultModelData:
     rows64 = rows.astype(F64)
     gram = rows64 @ rows64.T
     del rows64
+    # shape and expression modes are orthogonalised separately (block-diagonal Gram),
+    # so that the expressions keep their meaning (mouth open stays a jaw drop)
+    ks = n_modes - 10
+    gram[:ks, ks:] = 0.0
+    gram[ks:, :ks] = 0.0
     inv_lower = np.linalg.inv(np.linalg.cholesky(gram))
     # largest per-vertex displacement of each orthonormal mode (on every 2nd vertex)
     sub = rows.reshape(n_modes, n_vert, 3)[:, ::2, :].reshape(n_modes, -1)
     q_sub = (inv_lower.astype(np.float32) @ sub).reshape(n_modes, -1, 3)
     peak_unit = np.sqrt((q_sub.astype(F64) ** 2).sum(-1).max(-1))
     gain = np.array([pk for _, _, pk in fields]) / peak_unit  # = column norm after scaling
-    ks = n_modes - 10
     order_s = np.argsort(-gain[:ks], kind="stable")
     order_e = ks + np.argsort(-gain[ks:], kind="stable")
     names = [nm for nm, _, _ in fields]
 
     def basis(order: np.ndarray) -> np.ndarray:
         mix = (inv_lower.T[:, order] * gain[order]).astype(np.float32)
-        return rows.T @ mix  # (3N, len(order)), C-ordered
+        out = rows.T @ mix  # (3N, len(order)), C-ordered
+        # flush the far Gaussian tails (< 1e-9 mm): no subnormal floats in the basis,
+        # which would slow every consumer's arithmetic
+        out[np.abs(out) < 1e-9] = 0.0
+        return out
 
     return DefaultModelData(
         mean=np.ascontiguousarray(p.reshape(-1, 3), dtype=np.float32),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -167,6 +169,8 @@ class FaceModel:
 
         About 50,000 vertices, 40 shape + 10 expression orthogonal modes, mm,
         y up, +z out of the face. A procedural stand-in, not a scanned model.
+        Generated on first use (~0.1-0.3 s) and kept as a memory-mapped .npz in
+        :func:`default_cache_dir` so later processes load it in milliseconds.
         """
         return _default_model()
 
@@ -187,6 +191,23 @@ class FaceModel:
         from cmp_edge.facemodel.npz import save_npz
 
         save_npz(self, path, overwrite=overwrite)
+
+    def whitened(self) -> FaceModel:
+        """This model with each basis column multiplied by its std (so N(0, 1) is the prior)."""
+        if np.all(self.shape_std == 1.0) and np.all(self.expr_std == 1.0):
+            return self
+        return FaceModel(
+            self.mean,
+            self.shape_basis * self.shape_std,
+            self.expr_basis * self.expr_std,
+            self.triangles,
+            self.landmarks,
+            units=self.units,
+            id=self.id,
+            source_scale=self.source_scale,
+            shape_names=self.shape_names,
+            expr_names=self.expr_names,
+        )
 
     # -------------------------------------------------------- reconstruction
     def reconstruct(
@@ -353,19 +374,57 @@ def _pose(
     return s_arr, r_arr, t_arr
 
 
-@functools.cache
-def _default_model() -> FaceModel:
-    from cmp_edge.facemodel.default import DEFAULT_ID, build_default
+def default_cache_dir() -> Path | None:
+    """Folder for the generated default model: $CMP_EDGE_CACHE_DIR (empty, "0" or "off"
+    disables caching), else $XDG_CACHE_HOME/cmp-edge or ~/.cache/cmp-edge."""
+    env = os.environ.get("CMP_EDGE_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in {"", "0", "off", "none"} else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cmp-edge"
 
-    d = build_default()
-    return FaceModel(
+
+def load_or_build_default(cache_dir: Path | None) -> FaceModel:
+    """The default model from ``cache_dir`` (memory-mapped .npz) or generated and cached there.
+
+    The cache file name carries a hash of the generator's source, so a changed
+    generator never reuses an old file; an unwritable folder just skips caching.
+    """
+    from cmp_edge.facemodel import default as gen
+    from cmp_edge.facemodel.npz import load_npz, save_npz
+
+    path: Path | None = None
+    if cache_dir is not None:
+        key = hashlib.sha256(Path(gen.__file__).read_bytes()).hexdigest()[:16]
+        path = cache_dir / f"{gen.DEFAULT_ID}-{key}.npz"
+        if path.is_file():
+            try:
+                cached = load_npz(path)
+                if cached.id == gen.DEFAULT_ID:
+                    return cached
+            except (CmpEdgeError, OSError):
+                pass  # damaged cache: regenerate below
+    d = gen.build_default()
+    model = FaceModel(
         d.mean,
         d.shape_basis,
         d.expr_basis,
         d.triangles,
         d.landmarks,
         units="mm",
-        id=DEFAULT_ID,
+        id=gen.DEFAULT_ID,
         shape_names=d.shape_names,
         expr_names=d.expr_names,
     )
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_npz(model, path)
+        except (CmpEdgeError, OSError):
+            pass
+    return model
+
+
+@functools.cache
+def _default_model() -> FaceModel:
+    return load_or_build_default(default_cache_dir())

@@ -68,17 +68,19 @@ void register_bfm_recon(py::module_& m) {
 
   py::class_<ReconBasis>(m, "ReconBasis",
                          "A 3DMM basis packed for the fused CPU kernel (float32 or half).")
-      .def(py::init([](const F32& mean, const F32& basis, bool half) {
+      .def(py::init([](const F32& mean, const F32& basis, bool half, bool portable) {
              const Checked c = check_model(mean, basis);
              return std::make_unique<ReconBasis>(mean.data(), basis.data(), c.n_vertices,
-                                                 c.n_components, half);
+                                                 c.n_components, half, portable);
            }),
-           "mean"_a, "basis"_a, "half"_a = false,
+           "mean"_a, "basis"_a, "half"_a = false, "portable"_a = false,
            "mean (N, 3) float32; basis (3N, K) float32, xyz interleaved rows; half stores the "
-           "basis as binary16 with one scale per component.")
+           "basis as binary16 with one scale per component; portable forces the baseline "
+           "kernel (for tests).")
       .def_property_readonly("n_vertices", &ReconBasis::n_vertices)
       .def_property_readonly("n_components", &ReconBasis::n_components)
       .def_property_readonly("half", &ReconBasis::half)
+      .def_property_readonly("portable", &ReconBasis::portable)
       .def_property_readonly("nbytes", &ReconBasis::nbytes)
       .def(
           "reconstruct",

@@ -13,6 +13,20 @@ from tests.runtime.helpers import SPEECH_FILES, export_tiny, synthetic_voice
 standins.install()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202
+    """Keep the default-face-model cache of the tests out of the user's home."""
+    import os
+
+    old = os.environ.get("CMP_EDGE_CACHE")
+    os.environ["CMP_EDGE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        del os.environ["CMP_EDGE_CACHE"]
+    else:
+        os.environ["CMP_EDGE_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def face_model():  # noqa: ANN201
     from cmp_edge.facemodel import FaceModel

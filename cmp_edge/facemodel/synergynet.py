@@ -1,0 +1,176 @@
+"""SynergyNet / 3DDFA face-model tensors: ``u`` (3N, 1), ``w_shp`` (3N, 40), ``w_exp`` (3N, 10).
+
+Sources: the image-to-3D checkpoint (a ``torch.save`` zip whose ``state_dict``
+holds ``module.u``, ``module.w_shp``, ``module.w_exp``), a pickled dict (.pkl,
+as 3DDFA's ``bfm_noneck_v3.pkl``: ``u``, ``w_shp``, ``w_exp``, optional ``tri``
+and ``keypoints``), a .npy holding such a dict, or a folder with ``u.npy``,
+``w_shp.npy``, ``w_exp.npy`` (and optional ``tri.npy``). PyTorch is not needed:
+checkpoints are read with a restricted unpickler that only rebuilds arrays.
+
+N = 53215 (BFM 2009 without the neck, as in 3DDFA); for that topology the
+CMP evaluation pairs of spec section 4 become landmarks. The coefficients
+keep the checkpoint's convention (unwhitened; the published models un-whiten
+with param_mean/param_std). Coordinates are converted to millimetres; the
+factor is ``FaceModel.source_scale`` (multiply a CMP scale by 1/source_scale
+to use it with these millimetre vertices).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cmp_edge.errors import FaceModelError
+from cmp_edge.facemodel._pickle import load_pickle, load_torch_zip
+from cmp_edge.facemodel._units import to_mm_factor
+
+if TYPE_CHECKING:
+    from cmp_edge.facemodel.model import FaceModel
+
+__all__ = ["CMP_PAIRS", "CMP_N_VERTICES", "cmp_landmarks", "load_synergynet"]
+
+CMP_N_VERTICES = 53215
+
+#: Spec section 4: left/right width pairs in the 53215-vertex topology.
+CMP_PAIRS: dict[str, tuple[int, int]] = {
+    "oicd": (2217, 14607),
+    "forehead": (1678, 42117),
+    "cheek": (2294, 13635),
+    "ear": (20636, 34153),
+    "mid": (2130, 15003),
+}
+
+
+def cmp_landmarks(n_vertices: int) -> dict[str, int]:
+    """The ARE landmark pairs for the 53215-vertex topology (empty for other sizes)."""
+    if n_vertices != CMP_N_VERTICES:
+        return {}
+    out: dict[str, int] = {}
+    for name, (left, right) in CMP_PAIRS.items():
+        out[f"{name}_left"], out[f"{name}_right"] = left, right
+    return out
+
+
+def _read_source(p: Path) -> dict[str, Any]:
+    if p.is_dir():
+        out: dict[str, Any] = {}
+        for key in ("u", "w_shp", "w_exp", "tri", "keypoints"):
+            fp = p / f"{key}.npy"
+            if fp.is_file():
+                out[key] = np.load(fp, allow_pickle=False)
+        return out
+    with p.open("rb") as f:
+        head = f.read(6)
+    if head[:4] == b"PK\x03\x04":
+        obj = load_torch_zip(str(p))
+    elif head == b"\x93NUMPY":
+        with p.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                _, _, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                _, _, dtype = np.lib.format.read_array_header_2_0(f)
+            if dtype.hasobject:
+                obj = load_pickle(f)
+                obj = obj.item() if isinstance(obj, np.ndarray) and obj.ndim == 0 else obj
+            else:
+                raise FaceModelError(
+                    f"{p}: a plain array; give the folder holding u.npy, w_shp.npy and w_exp.npy"
+                )
+    elif head[:1] == b"\x80":
+        with p.open("rb") as f:
+            obj = load_pickle(f)
+        if not isinstance(obj, dict):
+            raise FaceModelError(
+                f"{p}: legacy PyTorch checkpoint or unknown pickle; re-save it with a "
+                "recent torch.save or as a dict of arrays"
+            )
+    else:
+        raise FaceModelError(f"{p}: not a checkpoint, pickle or .npy file")
+    if not isinstance(obj, dict):
+        raise FaceModelError(f"{p}: expected a dict of tensors, found {type(obj).__name__}")
+    state = obj.get("state_dict", obj)
+    if not isinstance(state, dict):
+        raise FaceModelError(f"{p}: 'state_dict' is not a dict")
+    return {
+        (k[len("module.") :] if isinstance(k, str) and k.startswith("module.") else k): v
+        for k, v in state.items()
+    }
+
+
+def load_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None = None) -> FaceModel:
+    """Load the SynergyNet/3DDFA tensors (see the module docstring).
+
+    Args:
+        path: checkpoint, .pkl, .npy or folder.
+        triangles: (F, 3) 0-based triangles when the source carries none
+            (checkpoints do not); without them the model has no triangles.
+    """
+    from cmp_edge.facemodel.model import FaceModel
+
+    p = Path(path)
+    try:
+        src = _read_source(p)
+    except FaceModelError:
+        raise
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        KeyError,
+        IndexError,
+        TypeError,
+        AttributeError,
+    ) as exc:
+        raise FaceModelError(f"{p}: cannot read SynergyNet/3DDFA tensors ({exc})") from None
+    missing = [k for k in ("u", "w_shp", "w_exp") if not isinstance(src.get(k), np.ndarray)]
+    if missing:
+        raise FaceModelError(
+            f"{p}: no SynergyNet/3DDFA face model here (missing {', '.join(missing)}; "
+            "expected keys module.u, module.w_shp, module.w_exp)"
+        )
+    u = np.asarray(src["u"], dtype=np.float64).reshape(-1)
+    w_shp = np.asarray(src["w_shp"], dtype=np.float32)
+    w_exp = np.asarray(src["w_exp"], dtype=np.float32)
+    if u.size % 3 or w_shp.ndim != 2 or w_exp.ndim != 2:
+        raise FaceModelError(f"{p}: u must be 3N long and w_shp / w_exp 2-D matrices")
+    n = u.size // 3
+    if w_shp.shape[0] != 3 * n or w_exp.shape[0] != 3 * n:
+        raise FaceModelError(
+            f"{p}: w_shp {w_shp.shape} / w_exp {w_exp.shape} do not have 3N = {3 * n} rows"
+        )
+    mean = u.reshape(n, 3)
+    factor = to_mm_factor(mean, str(p))
+    tri = triangles if triangles is not None else src.get("tri")
+    if tri is None:
+        tri_arr = np.zeros((0, 3), dtype=np.int32)
+    else:
+        tri_arr = np.asarray(tri, dtype=np.int64)
+        if tri_arr.ndim == 2 and tri_arr.shape[0] == 3 and tri_arr.shape[1] != 3:
+            tri_arr = tri_arr.T
+        if tri_arr.size and tri_arr.min() == 1 and tri_arr.max() == n:
+            tri_arr = tri_arr - 1
+    landmarks = cmp_landmarks(n)
+    kp = src.get("keypoints")
+    if isinstance(kp, np.ndarray):
+        k = np.asarray(kp, dtype=np.int64).reshape(-1)
+        verts = k[0::3] // 3 if k.size == 204 else (k // 3 if k.max(initial=0) >= n else k)
+        if verts.size == 68:
+            landmarks.update({f"ibug_{i:02d}": int(v) for i, v in enumerate(verts)})
+    return FaceModel(
+        (mean * factor).astype(np.float32),
+        w_shp * np.float32(factor),
+        w_exp * np.float32(factor),
+        tri_arr.astype(np.int32),
+        landmarks,
+        units="mm",
+        id="synergynet-3ddfa",
+        source_scale=factor,
+    )
