@@ -203,22 +203,28 @@ def render_face(
 ) -> np.ndarray:
     """One photo-like render (size, size, 3) uint8 of a face mesh.
 
-    Random small pose (about the mesh centroid), light direction and
-    intensity, and a uniform background colour.
+    Random small head rotation, light direction (around front-top), ambient
+    fraction, framing margin and a uniform background colour; rendered
+    orthographically by :func:`cmp_edge.render.render_mesh` with 2x2
+    supersampling.
     """
-    from train import _synth_interim as deps  # TODO(synth): cmp_edge.render.render_mesh
+    from cmp_edge.render import render_mesh
 
-    centre = vertices.mean(axis=0)
-    posed = (vertices - centre) @ random_pose(rng).T + centre
-    direction = rng.normal([0.0, 0.3, 1.0], [0.5, 0.3, 0.1])
-    direction /= np.linalg.norm(direction)
-    ambient = rng.uniform(0.25, 0.45)
-    background = rng.uniform(0.0, 1.0, 3)
-    return deps.render_mesh(
-        posed.astype(np.float32),
+    rotation = random_pose(rng)
+    light = rng.normal([0.0, 0.3, 1.0], [0.5, 0.3, 0.1])
+    light /= np.linalg.norm(light)
+    ambient = float(rng.uniform(0.25, 0.45))
+    background = tuple(int(c) for c in rng.integers(0, 256, 3))
+    margin = float(rng.uniform(0.06, 0.14))
+    return render_mesh(
+        vertices,
         triangles,
-        size=size,
+        size,
+        rotation,
         colors=albedo,
-        light=(direction, ambient),
+        light_dir=tuple(float(c) for c in light),
+        ambient=ambient,
         background=background,
+        margin=margin,
+        antialias=2,
     )

@@ -229,11 +229,12 @@ def _glottal_source(speaker: Speaker, f0_track: np.ndarray, rng: np.random.Gener
     """
     fs = SAMPLE_RATE
     n = len(f0_track)
-    jitter = speaker.jitter * rng.standard_normal(int(n * 600 / fs) + 16)
+    jitter = (1.0 + speaker.jitter * rng.standard_normal(int(n * 600 / fs) + 16)).tolist()
+    period = (fs / f0_track).tolist()
     edges_list = [0.0]
     t = 0.0
     while t < n:
-        t += max(fs / f0_track[int(t)] * (1.0 + jitter[len(edges_list)]), 8.0)
+        t += max(period[int(t)] * jitter[len(edges_list)], 8.0)
         edges_list.append(t)
     edges = np.asarray(edges_list)
     amps = 1.0 + speaker.shimmer * rng.standard_normal(len(edges) - 1)
