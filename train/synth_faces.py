@@ -45,10 +45,10 @@ GEOMETRY_FACTORS = (
 #: over the prior, so only the direction of a row matters.
 PLANTED_WEIGHTS = np.array(
     [
-        [0.3, 0.5, 0.8, 0.0, 0.0, 0.0],  # vocal-tract length: head width, face height, ER
-        [0.5, 0.0, 0.0, 0.0, 0.0, 0.8],  # pitch: head width, jaw (CR)
-        [0.0, 0.2, 0.0, 0.0, 1.0, 0.0],  # F1 scale: mid-face width (MR), face height
-        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],  # F2/F3 scale: forehead width (FR)
+        [0.4, 0.5, 0.0, 0.8, 0.0, 0.0],  # vocal-tract length: head width, face height, FR
+        [0.4, 0.0, 0.0, 0.0, 0.0, 0.9],  # pitch: head width, jaw (CR)
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],  # F1 scale: mid-face width (MR)
+        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],  # F2/F3 scale: ear width (ER)
     ]
 )
 
