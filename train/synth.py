@@ -20,6 +20,7 @@ import argparse
 import concurrent.futures
 import csv
 import dataclasses
+import io
 import json
 import multiprocessing
 import os
@@ -257,7 +258,9 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
         feat_dir = out / "preprocessed_MFCC" / spec.vox_id / yt
         wav_dir.mkdir(parents=True, exist_ok=True)
         feat_dir.mkdir(parents=True, exist_ok=True)
-        soundfile.write(wav_dir / f"{nnnnn}.wav", pcm, 16000, subtype="PCM_16")
+        wav = io.BytesIO()  # in memory: soundfile's own file close syncs to disk (slow)
+        soundfile.write(wav, pcm, synth_voice.SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        (wav_dir / f"{nnnnn}.wav").write_bytes(wav.getvalue())
         np.save(feat_dir / f"{nnnnn}.npy", np.ascontiguousarray(feats, dtype=np.float32))
 
     model = FaceModel.default()

@@ -243,11 +243,11 @@ def _glottal_source(speaker: Speaker, f0_track: np.ndarray, rng: np.random.Gener
     phase = (idx - edges[k]) / (edges[k + 1] - edges[k])
     oq = speaker.open_quotient
     rise, fall = 0.7 * oq, 0.3 * oq
-    flow = np.where(
-        phase < rise,
-        0.5 - 0.5 * np.cos(np.pi * phase / rise),
-        np.where(phase < oq, np.cos(0.5 * np.pi * (phase - rise) / fall), 0.0),
-    )
+    flow = np.zeros(n)
+    opening = phase < rise
+    closing = ~opening & (phase < oq)
+    flow[opening] = 0.5 - 0.5 * np.cos(np.pi / rise * phase[opening])
+    flow[closing] = np.cos(0.5 * np.pi / fall * (phase[closing] - rise))
     flow *= amps[k]
     excitation = np.diff(flow, prepend=0.0)
     aspiration = rng.standard_normal(n) * flow
