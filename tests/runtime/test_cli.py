@@ -281,3 +281,15 @@ def test_infer_render(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN00
     )
     assert_one_line_error(code, err, "face.png", "--force")
     assert not (tmp_path / "g.ply").exists()
+
+
+def test_readme_main_job(tmp_path: Path) -> None:
+    """The README's command: the shipped example voice with the built-in model."""
+    from tests.conftest import REPO_ROOT
+
+    voice = REPO_ROOT / "examples" / "voice.wav"
+    out, png = tmp_path / "face.ply", tmp_path / "face.png"
+    code, stdout, err = run("infer", voice, "-o", out, "--render", png, "--threads", "1")
+    assert code == 0, err
+    assert out.read_bytes().startswith(b"ply") and png.read_bytes()[:4] == b"\x89PNG"
+    assert "SYNTHETIC" in err and "vertices" in stdout
