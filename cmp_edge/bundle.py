@@ -292,6 +292,9 @@ def open_session(
         opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    # Worker threads sleep instead of spinning between runs: on a shared or busy CPU,
+    # spinning threads steal the cores the other stages need.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
