@@ -169,6 +169,14 @@ void LogMelPlan::fill_tables(Tables<T>& t, const std::vector<double>& window,
       t.tw_re[static_cast<size_t>(h - 1 + j)] = static_cast<T>(std::cos(ang));
       t.tw_im[static_cast<size_t>(h - 1 + j)] = static_cast<T>(std::sin(ang));
     }
+  t.tw3_re.assign(t.tw_re.size(), T(0));
+  t.tw3_im.assign(t.tw_re.size(), T(0));
+  for (int q = 1; q < half_; q *= 2)
+    for (int j = 0; j < q; ++j) {
+      const double ang = -2.0 * kPi * 3.0 * j / (4.0 * q);
+      t.tw3_re[static_cast<size_t>(q - 1 + j)] = static_cast<T>(std::cos(ang));
+      t.tw3_im[static_cast<size_t>(q - 1 + j)] = static_cast<T>(std::sin(ang));
+    }
   // Real-FFT split twiddles W^k = exp(-2 pi i k / n_fft).
   t.post_re.resize(static_cast<size_t>(n_bins_));
   t.post_im.resize(static_cast<size_t>(n_bins_));
@@ -187,6 +195,8 @@ void LogMelPlan::fill_tables(Tables<T>& t, const std::vector<double>& window,
   v.window = t.window.data();
   v.tw_re = t.tw_re.data();
   v.tw_im = t.tw_im.data();
+  v.tw3_re = t.tw3_re.data();
+  v.tw3_im = t.tw3_im.data();
   v.bitrev = bitrev_.data();
   v.post_re = t.post_re.data();
   v.post_im = t.post_im.data();

@@ -57,6 +57,8 @@ struct KernelTablesT {
   const T* window = nullptr;       // [win]
   const T* tw_re = nullptr;        // twiddles of the DIF stage with half-size h at offset h-1
   const T* tw_im = nullptr;
+  const T* tw3_re = nullptr;       // exp(-2 pi i 3j / 4q) of the radix-4 pass with q at offset q-1
+  const T* tw3_im = nullptr;
   const int32_t* bitrev = nullptr; // [half]
   const T* post_re = nullptr;      // real-FFT split twiddles [n_bins]
   const T* post_im = nullptr;
@@ -115,7 +117,7 @@ class LogMelPlan {
  private:
   template <typename T>
   struct Tables {
-    std::vector<T> window, tw_re, tw_im, post_re, post_im, fb_w;
+    std::vector<T> window, tw_re, tw_im, tw3_re, tw3_im, post_re, post_im, fb_w;
     KernelTablesT<T> view;
   };
   template <typename T>

@@ -115,6 +115,15 @@ def test_default_kernel_is_float64_exact(n: int) -> None:
     assert np.abs(out - ref).max() < 1e-5
 
 
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_instruction_sets_agree(precision: str) -> None:
+    x = synthetic("speechlike", 32000, seed=5).astype(np.float32)
+    outs = [_C.LogMel(isa=i, precision=precision).compute(x, 32768.0, 1) for i in _isas()]
+    tol = 2e-5 if precision == "float64" else RAW_TOL
+    assert all(np.abs(o - outs[0]).max() < tol for o in outs)
+    assert _C.LogMel(isa="generic", precision=precision).precision == precision
+
+
 def test_float32_kernel_stays_within_the_issue_tolerance() -> None:
     x = synthetic("speechlike", 48000, seed=4).astype(np.float32)
     ref = reference_log_mel(x.astype(np.float64) * 32768.0)

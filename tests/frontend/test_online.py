@@ -123,6 +123,17 @@ def test_non_default_options() -> None:
     np.testing.assert_array_equal(s.get_frames(0, s.num_frames_ready), batch)
 
 
+def test_hop_longer_than_window() -> None:
+    o = LogMelOptions(hop_length=500, win_length=400, n_fft=512)
+    s = OnlineLogMel(o)
+    for pos in range(0, len(SIGNAL), 123):
+        s.accept_waveform(SIGNAL[pos : pos + 123])
+    s.input_finished()
+    batch = log_mel(SIGNAL, 16000, o)
+    assert batch.shape == (len(SIGNAL) // 500 + 1, 64)
+    np.testing.assert_array_equal(s.get_frames(0, s.num_frames_ready), batch)
+
+
 # --- misuse -------------------------------------------------------------------
 
 
