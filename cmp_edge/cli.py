@@ -469,7 +469,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
             shape = " ".join(f"{v:+.2f}" for v in np.asarray(face.params["shape"])[:3])
             console.info(
                 f"{stream.duration_s:6.1f} s  voiced {stream.voiced_s:5.1f} s  "
-                f"scale {face.scale:.4g}  shape[:3] {shape}"
+                f"scale {face.scale:.4f}  shape[:3] {shape}"
             )
 
     if args.mic:
@@ -503,7 +503,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
     face = stream.result()
     console.info(
         f"final: {stream.duration_s:.1f} s, voiced {stream.voiced_s:.1f} s, "
-        f"scale {face.scale:.4g}; "
+        f"scale {face.scale:.4f}; "
         f"accept_waveform {stream.accept_ms_total / max(stream.chunks, 1):.3f} ms per chunk"
     )
     if target is not None:
