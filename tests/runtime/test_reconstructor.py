@@ -230,3 +230,30 @@ def test_default_model_works_out_of_the_box(voice16k) -> None:  # noqa: ANN001
     face = rec.predict(voice16k, 16000)
     assert face.vertices.shape == FaceModel.default().mean.shape
     assert np.all(np.isfinite(face.vertices))
+
+
+CUDA_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def test_cuda_request_without_gpu(bundle) -> None:  # noqa: ANN001
+    from cmp_edge import _C
+    from cmp_edge.reconstructor import Reconstructor
+
+    if _C.cuda_device_count() > 0:
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(ModelError, match="no CUDA device"):
+        Reconstructor(bundle, providers=CUDA_PROVIDERS)
+
+
+@pytest.mark.gpu
+def test_cuda_provider_matches_cpu(bundle, rec, voice16k) -> None:  # noqa: ANN001
+    from cmp_edge import _C
+    from cmp_edge.reconstructor import Reconstructor
+
+    if _C.cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    gpu = Reconstructor(bundle, providers=CUDA_PROVIDERS)
+    assert gpu.providers[-1] == "CPUExecutionProvider"
+    np.testing.assert_allclose(
+        gpu.predict(voice16k, 16000).whitened, rec.predict(voice16k, 16000).whitened, atol=1e-3
+    )
