@@ -10,6 +10,7 @@ import pytest
 from cmp_edge import _C
 from cmp_edge.features import LogMelOptions, log_mel, normalize, repeat_pad
 from tests.frontend.reference import (
+    hann,
     reference_filterbank,
     reference_log_mel,
     reference_normalize,
@@ -167,6 +168,16 @@ def test_cmp_options_non_default_still_match_reference() -> None:
     o = LogMelOptions(n_mels=40, f_max=8000.0)
     weights = reference_filterbank(n_mels=40, f_max=8000.0)
     ref = reference_log_mel(x.astype(np.float64) * 32768.0, weights)
+    np.testing.assert_allclose(log_mel(x, 16000, o), ref, atol=1e-5)
+
+
+def test_full_band_and_hann_window_match_reference() -> None:
+    # f_max at Nyquist: the last filter reaches bin 511 (its right edge is bin 512).
+    x = synthetic("noise", 4000, seed=10).astype(np.float32)
+    o = LogMelOptions(f_min=0.0, f_max=8000.0, window="hann")
+    weights = reference_filterbank(f_min=0.0, f_max=8000.0)
+    assert weights[511].any() and not weights[512].any()
+    ref = reference_log_mel(x.astype(np.float64) * 32768.0, weights, hann())
     np.testing.assert_allclose(log_mel(x, 16000, o), ref, atol=1e-5)
 
 
