@@ -304,6 +304,10 @@ class OnlineLogMel:
             RuntimeError: after :meth:`input_finished`.
             ValueError: wrong shape or dtype, NaN/Inf.
         """
+        if type(samples) is np.ndarray and samples.dtype == np.float32 and samples.ndim == 1:
+            # fast path for the common case; the native side checks NaN/Inf and copies
+            self._impl.accept_waveform(samples, _INT16_SCALE)
+            return
         x, scale = _as_signal(samples)
         self._impl.accept_waveform(x, scale)
 
