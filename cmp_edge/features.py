@@ -50,7 +50,7 @@ class LogMelOptions:
         hop_length: frame shift in samples.
         preemphasis: pre-emphasis coefficient in [0, 1) (state carried across frames).
         window: "hamming" or "hann" (symmetric).
-        floor: lower clamp of the mel power before the natural log (> 0).
+        floor: lower clamp of the mel power before the natural log (>= 1e-30).
     """
 
     sample_rate: int = 16000
@@ -100,8 +100,8 @@ class LogMelOptions:
             raise ValueError(f"LogMelOptions.preemphasis={self.preemphasis} must be in [0, 1)")
         if self.window not in _WINDOWS:
             raise ValueError(f"LogMelOptions.window={self.window!r} must be one of {_WINDOWS}")
-        if not self.floor > 0.0:
-            raise ValueError(f"LogMelOptions.floor={self.floor} must be > 0")
+        if not self.floor >= 1e-30:
+            raise ValueError(f"LogMelOptions.floor={self.floor} must be >= 1e-30")
 
     @classmethod
     def preset(cls, name: str = "cmp") -> LogMelOptions:
