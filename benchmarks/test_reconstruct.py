@@ -166,3 +166,18 @@ def test_onnxruntime_cpu(benchmark: Any, model: str, batch: int) -> None:
     )
     _group(benchmark, model, batch)
     benchmark(sess.run, None, feed)
+
+
+def test_default_model_generate(benchmark: Any) -> None:
+    from cmp_edge.facemodel.default import build_default
+
+    benchmark.group = "default-model"
+    benchmark.pedantic(build_default, rounds=3, iterations=1)
+
+
+def test_default_model_from_cache(benchmark: Any, tmp_path: Any) -> None:
+    from cmp_edge.facemodel.model import load_or_build_default
+
+    load_or_build_default(tmp_path)  # writes the cache
+    benchmark.group = "default-model"
+    benchmark(load_or_build_default, tmp_path)

@@ -102,57 +102,6 @@ def _resolve_providers(providers: Sequence[str] | None) -> list[str]:
     return wanted
 
 
-def _cache_dir() -> Path | None:
-    setting = os.environ.get("CMP_EDGE_CACHE", "")
-    if setting.lower() in ("0", "off", "no", "false"):
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cmp-edge"
-
-
-def default_face_model() -> FaceModel:
-    """``FaceModel.default()``, memory-mapped from a per-user cache when possible.
-
-    Building the procedural default model takes most of a second; its arrays are
-    cached as a cmp-edge .npz in ``$CMP_EDGE_CACHE`` (default
-    ``~/.cache/cmp-edge``; ``CMP_EDGE_CACHE=off`` disables it), keyed by the
-    cmp-edge version and the source of the default-model builder, so later
-    processes start in milliseconds. Cache problems are ignored (the model is
-    then built in memory).
-    """
-    import hashlib
-
-    import cmp_edge
-    from cmp_edge.facemodel import FaceModel
-
-    folder = _cache_dir()
-    if folder is None:
-        return FaceModel.default()
-    try:
-        source = Path(cmp_edge.facemodel.__file__).with_name("default.py").read_bytes()
-        key = hashlib.sha1(cmp_edge.__version__.encode() + source).hexdigest()[:12]
-        path = folder / f"default-facemodel-{key}.npz"
-        if path.is_file():
-            fm = FaceModel.load(path)
-            if fm.id == DEFAULT_FACE_MODEL_ID:
-                return fm
-    except Exception:  # noqa: BLE001 - a broken cache must never break inference
-        path = None
-    fm = FaceModel.default()
-    if path is not None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fm.save(path)
-        except Exception:  # noqa: BLE001, S110
-            pass
-    return fm
-
-
-DEFAULT_FACE_MODEL_ID = "cmp-edge-synthetic-v1"
-
-
 class Reconstructor:
     """Voice -> 3D face with an ONNX bundle; thread-safe for concurrent predictions.
 
@@ -220,7 +169,7 @@ class Reconstructor:
                 )
             fm = FaceModel.load(info.face_model_file)
         else:
-            default = default_face_model()
+            default = FaceModel.default()
             if info.face_model_id != default.id:
                 raise FaceModelError(
                     f"{info.path}: the model needs face model {info.face_model_id!r}; "

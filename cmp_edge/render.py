@@ -36,6 +36,7 @@ from cmp_edge.png import read_png, write_png
 
 __all__ = [
     "SIDE_ROTATION",
+    "heatmap_colors",
     "overlay",
     "read_png",
     "render_mesh",
@@ -48,6 +49,42 @@ __all__ = [
 SIDE_ROTATION = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]], dtype=np.float32)
 
 _DEFAULT_COLOR = (204, 204, 204)
+
+
+# Colour stops of heatmap_colors: dark blue, blue, cyan, yellow, red (RGB 0-255).
+_HEAT_STOPS = np.array(
+    [[20, 20, 120], [40, 90, 220], [60, 200, 220], [240, 220, 60], [200, 30, 30]],
+    dtype=np.float64,
+)
+
+
+def heatmap_colors(
+    values: npt.ArrayLike, vmin: float | None = None, vmax: float | None = None
+) -> npt.NDArray[np.uint8]:
+    """Per-vertex colours (N, 3) uint8 for a scalar field, e.g. per-vertex error in mm.
+
+    Values are clipped to [vmin, vmax] (default: their min and max) and mapped
+    linearly through dark blue, blue, cyan, yellow to red. NaN maps to grey.
+    Pass the result as ``colors`` to :func:`render_mesh` or :func:`render_views`.
+
+    Raises:
+        ValueError: ``values`` is not 1-D, or vmax < vmin.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"values must be 1-D (one per vertex), got shape {v.shape}")
+    finite = v[np.isfinite(v)]
+    lo = float(vmin) if vmin is not None else (float(finite.min()) if finite.size else 0.0)
+    hi = float(vmax) if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    if not hi >= lo:
+        raise ValueError(f"vmax must be >= vmin, got {vmin} and {vmax}")
+    t = np.clip((v - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(v)
+    pos = np.nan_to_num(t, nan=0.0) * (len(_HEAT_STOPS) - 1)
+    k = np.minimum(pos.astype(np.int64), len(_HEAT_STOPS) - 2)
+    frac = (pos - k)[:, None]
+    rgb = _HEAT_STOPS[k] * (1.0 - frac) + _HEAT_STOPS[k + 1] * frac
+    rgb[~np.isfinite(v)] = 128.0
+    return np.rint(rgb).astype(np.uint8)
 
 
 def view_rotation(view: str | npt.ArrayLike) -> npt.NDArray[np.float32]:

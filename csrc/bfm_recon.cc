@@ -96,6 +96,7 @@ struct Job {
   const float* pose;     // (batch, 12): s*R row-major, then t
   float* out;            // (batch, n_vertices, 3)
   int64_t n_vertices;
+  bool stream;           // non-temporal stores (output much larger than the caches)
 };
 
 constexpr int kLanes = 8;
@@ -147,7 +148,7 @@ CMP_AVX2 inline __m256 load_w(const Job& jb, int64_t off) {
 
 // Pose in registers, then (x0..x7, y0..y7, z0..z7) -> x0 y0 z0 x1 y1 z1 ... stored.
 CMP_AVX2 inline void pose_store(const float* p, __m256 x, __m256 y, __m256 z, float* o,
-                                int valid) {
+                                int valid, bool stream) {
   const __m256 ox = _mm256_fmadd_ps(
       _mm256_set1_ps(p[0]), x,
       _mm256_fmadd_ps(_mm256_set1_ps(p[1]), y,
@@ -173,7 +174,17 @@ CMP_AVX2 inline void pose_store(const float* p, __m256 x, __m256 y, __m256 z, fl
   const __m256 v0 = _mm256_permute2f128_ps(o0, o1, 0x20);
   const __m256 v1 = _mm256_permute2f128_ps(o2, o0, 0x30);
   const __m256 v2 = _mm256_permute2f128_ps(o1, o2, 0x31);
-  if (valid == kLanes) {
+  if (valid == kLanes && stream) {
+    // non-temporal 4-byte stores (no alignment needed beyond float): the output
+    // is not read back for ownership first, halving the memory traffic
+    alignas(32) float tmp[kPerK];
+    _mm256_store_ps(tmp, v0);
+    _mm256_store_ps(tmp + 8, v1);
+    _mm256_store_ps(tmp + 16, v2);
+    int* dst = reinterpret_cast<int*>(o);
+    const int* src = reinterpret_cast<const int*>(tmp);
+    for (int i = 0; i < kPerK; ++i) _mm_stream_si32(dst + i, src[i]);
+  } else if (valid == kLanes) {
     _mm256_storeu_ps(o, v0);
     _mm256_storeu_ps(o + 8, v1);
     _mm256_storeu_ps(o + 16, v2);
@@ -237,7 +248,7 @@ CMP_AVX2 void block_avx2(const Job& jb, int64_t j, int64_t b0, int valid) {
       z = _mm256_add_ps(z, acc[1][g][2]);
     }
     pose_store(jb.pose + (b0 + g) * 12, x, y, z,
-               jb.out + ((b0 + g) * jb.n_vertices + j * kLanes) * 3, valid);
+               jb.out + ((b0 + g) * jb.n_vertices + j * kLanes) * 3, valid, jb.stream);
   }
 }
 #undef CMP_AVX2
@@ -353,12 +364,15 @@ void ReconBasis::reconstruct(const float* coeffs, int64_t batch, int64_t k_used,
     for (int i = 0; i < 9; ++i) p[i] = scale[b] * rotation[b * 9 + i];
     for (int i = 0; i < 3; ++i) p[9 + i] = translation[b * 3 + i];
   }
+  // stream the output past the caches when it is far larger than them
+  const bool stream = batch * n_vertices_ * 3 * 4 > (int64_t{16} << 20);
   Job jb{mean_.data(), w32_.data(), w16_.data(), n_components_, k_used,
-         coef.data(), pose.data(), out, n_vertices_};
+         coef.data(), pose.data(), out, n_vertices_, stream};
   const Kernels kern = half_ ? select_kernels<true>(portable_) : select_kernels<false>(portable_);
-  // about 64k multiply-adds per chunk at least, so small jobs stay on one thread
+  // at least ~256k multiply-adds per chunk, so a thread start (~20 us) is amortised
+  // and small jobs stay on the calling thread
   const int64_t per_block = std::max<int64_t>(1, batch * std::max<int64_t>(k_used, 1) * kPerK);
-  const int64_t grain = std::max<int64_t>(8, 65536 / per_block);
+  const int64_t grain = std::max<int64_t>(8, (int64_t{1} << 18) / per_block);
   parallel_for(n_blocks_, threads, grain, [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
       const int valid = static_cast<int>(std::min<int64_t>(kBlock, n_vertices_ - j * kBlock));
@@ -367,6 +381,9 @@ void ReconBasis::reconstruct(const float* coeffs, int64_t batch, int64_t k_used,
       const int64_t rest = batch - b0;
       if (rest > 0) kern.g[rest](jb, j, b0, valid);
     }
+#ifdef CMP_EDGE_X86
+    if (jb.stream) _mm_sfence();  // make the non-temporal stores visible before returning
+#endif
   });
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -30,6 +31,20 @@ void check_triangles(const int32_t* triangles, int64_t n_triangles, int64_t n_ve
     CMP_CHECK_INDEX(idx >= 0 && idx < n_vertices, "triangle ", k / 3, " refers to vertex ", idx,
                     " but the mesh has ", n_vertices, " vertices");
   }
+}
+
+// Edge function of the directed edge (ax, ay) -> (bx, by), scaled by `inv`:
+// value(px, py) = inv * ((bx - ax) (py - oy) - (by - ay) (px - ox)) with the
+// reference point (ox, oy) the endpoint of smaller magnitude.
+struct Edge {
+  double a, b, ox, oy;
+  double row(double py) const { return b * (py - oy); }
+  double at(double px, double row_value) const { return a * (px - ox) + row_value; }
+};
+
+inline Edge make_edge(double ax, double ay, double bx, double by, double inv) {
+  const bool use_a = std::max(std::fabs(ax), std::fabs(ay)) <= std::max(std::fabs(bx), std::fabs(by));
+  return Edge{-(by - ay) * inv, (bx - ax) * inv, use_a ? ax : bx, use_a ? ay : by};
 }
 
 // Per-pixel visibility buffer: nearest depth, triangle id and two barycentrics.
@@ -60,29 +75,34 @@ void rasterise_rows(const float* sx, const float* sy, const float* sz, const int
     const int64_t rmax =
         std::min<int64_t>(row_end - 1, floor_nonneg(std::min(ymax, fre) - 0.5f));
     if (cmin > cmax || rmin > rmax) continue;  // covers no pixel centre
-    const float area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0);
-    if (!(std::fabs(area) > 1e-12f)) continue;  // degenerate
-    const float inv = 1.0f / area;
-    const float z0 = sz[i0], z1 = sz[i1], z2 = sz[i2];
+    // Edge functions in double, each relative to the endpoint nearer the
+    // origin, so that the inside test stays exact even when one vertex lies
+    // far outside the frame (no "1 - b0 - b1" cancellation).
+    const double X0 = x0, Y0 = y0, X1 = x1, Y1 = y1, X2 = x2, Y2 = y2;
+    const double area = (X1 - X0) * (Y2 - Y0) - (Y1 - Y0) * (X2 - X0);
+    if (!(std::fabs(area) > 1e-12)) continue;  // degenerate
+    const double inv = 1.0 / area;
+    // Barycentric k = edge function of the edge opposite vertex k, / area.
+    const Edge e0 = make_edge(X1, Y1, X2, Y2, inv);
+    const Edge e1 = make_edge(X2, Y2, X0, Y0, inv);
+    const Edge e2 = make_edge(X0, Y0, X1, Y1, inv);
+    const double z0 = sz[i0], z1 = sz[i1], z2 = sz[i2];
     for (int64_t r = rmin; r <= rmax; ++r) {
-      const float py = static_cast<float>(r) + 0.5f;
+      const double py = static_cast<double>(r) + 0.5;
+      const double row0 = e0.row(py), row1 = e1.row(py), row2 = e2.row(py);
       float* depth_row = vis.depth.data() + r * width;
       int32_t* tri_row = vis.tri.data() + r * width;
       float* bary_row = vis.bary.data() + 2 * r * width;
       for (int64_t c = cmin; c <= cmax; ++c) {
-        const float px = static_cast<float>(c) + 0.5f;
-        // Edge functions opposite each vertex; divided by the signed area they
-        // are barycentrics for either winding.
-        const float b0 = ((x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)) * inv;
-        const float b1 = ((x0 - x2) * (py - y2) - (y0 - y2) * (px - x2)) * inv;
-        const float b2 = 1.0f - b0 - b1;
-        if (b0 < 0.0f || b1 < 0.0f || b2 < 0.0f) continue;
-        const float z = b0 * z0 + b1 * z1 + b2 * z2;
+        const double px = static_cast<double>(c) + 0.5;
+        const double b0 = e0.at(px, row0), b1 = e1.at(px, row1), b2 = e2.at(px, row2);
+        if (b0 < 0.0 || b1 < 0.0 || b2 < 0.0) continue;
+        const float z = static_cast<float>(b0 * z0 + b1 * z1 + b2 * z2);
         if (z > depth_row[c]) {
           depth_row[c] = z;
           tri_row[c] = static_cast<int32_t>(t);
-          bary_row[2 * c] = b1;
-          bary_row[2 * c + 1] = b2;
+          bary_row[2 * c] = static_cast<float>(b1);
+          bary_row[2 * c + 1] = static_cast<float>(b2);
         }
       }
     }

@@ -91,6 +91,8 @@ def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predicto
     """(method label, method kind, predictor) of a voice-to-face checkpoint."""
     ckpt = load_checkpoint(path)
     kind, cfg, run = ckpt["kind"], ckpt["config"], path.parent.name or str(path)
+    if kind not in ("supervised", "distill"):
+        raise CmpEdgeError(f"{path}: a {kind!r} checkpoint does not map voices to faces")
     mean, std = _unwhiten(ckpt)
     enc = VoiceEncoder(float(cfg["encoder_width"]))
     enc.load_state_dict(ckpt["model"]["voice_encoder"])
@@ -104,7 +106,7 @@ def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predicto
             return dec(enc(x))
 
         label, method = f"supervised ({run})", "supervised"
-    elif kind == "distill":
+    else:
         gen = Generator(float(cfg["generator_width"]))
         gen.load_state_dict(ckpt["model"]["generator"])
         gen = gen.eval().to(device)
@@ -119,8 +121,6 @@ def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predicto
             label, method = f"baseline: generator + expert ({run})", "cascade"
         else:
             label, method = f"distilled ({run})", "distill"
-    else:
-        raise CmpEdgeError(f"{path}: a {kind!r} checkpoint does not map voices to faces")
 
     def predict(features: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(features.T[None], dtype=np.float32))

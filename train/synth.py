@@ -20,6 +20,7 @@ import argparse
 import concurrent.futures
 import csv
 import dataclasses
+import io
 import json
 import multiprocessing
 import os
@@ -229,18 +230,13 @@ def make_identities(
     return specs
 
 
-def _write_xyz(path: Path, vertices: np.ndarray) -> None:
-    """Text point cloud, one "x y z" line per vertex (0.1 micrometre resolution)."""
-    flat = np.asarray(vertices, np.float64).reshape(-1)
-    path.write_text(("%.4f %.4f %.4f\n" * len(vertices)) % tuple(flat.tolist()))
-
-
 def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
     """Write one identity's audio, features, face files and images."""
     from cmp_edge.errors import NoSpeechError
     from cmp_edge.facemodel import FaceModel
     from cmp_edge.features import cmp_features
-    from train import _synth_interim as deps  # TODO(synth): cmp_edge.mesh/render
+    from cmp_edge.mesh import save_mesh, write_xyz
+    from cmp_edge.render import write_png
 
     settings, spec, out_name = args
     out = Path(out_name)
@@ -262,7 +258,9 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
         feat_dir = out / "preprocessed_MFCC" / spec.vox_id / yt
         wav_dir.mkdir(parents=True, exist_ok=True)
         feat_dir.mkdir(parents=True, exist_ok=True)
-        soundfile.write(wav_dir / f"{nnnnn}.wav", pcm, 16000, subtype="PCM_16")
+        wav = io.BytesIO()  # in memory: soundfile's own file close syncs to disk (slow)
+        soundfile.write(wav, pcm, synth_voice.SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        (wav_dir / f"{nnnnn}.wav").write_bytes(wav.getvalue())
         np.save(feat_dir / f"{nnnnn}.npy", np.ascontiguousarray(feats, dtype=np.float32))
 
     model = FaceModel.default()
@@ -272,8 +270,8 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
     params[SHAPE_DIMS : SHAPE_DIMS + len(spec.expr)] = spec.expr
     face_dir = out / "faces" / spec.name
     face_dir.mkdir(parents=True, exist_ok=True)
-    _write_xyz(face_dir / "0.xyz", vertices)
-    deps.save_mesh(face_dir / "0.obj", vertices, model.triangles)
+    write_xyz(face_dir / "0.xyz", vertices)
+    save_mesh(face_dir / "0.obj", vertices, model.triangles)
     albedo = synth_faces.random_albedo(vertices, _rng(seed, 4, spec.index))
     for k in range(spec.n_images):
         np.save(face_dir / f"{k}.npy", params)
@@ -284,7 +282,7 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
             image = synth_faces.render_face(
                 vertices, model.triangles, albedo, _rng(seed, 3, spec.index, k), settings.image_size
             )
-            deps.write_png(face_dir / f"{k}.png", image)
+            write_png(face_dir / f"{k}.png", image)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -309,11 +307,13 @@ def generate(
     """Write the corpus to ``out`` and return the identities.
 
     Raises:
-        FileExistsError: ``out`` exists and is not empty, and ``force`` is False.
+        FileExistsError: ``out`` is a file, or a non-empty folder and ``force`` is False.
     """
     from cmp_edge.facemodel import FaceModel
 
     out_path = Path(out)
+    if out_path.exists() and not out_path.is_dir():
+        raise FileExistsError(f"{out_path} exists and is not a folder")
     if out_path.exists() and any(out_path.iterdir()):
         if not force:
             raise FileExistsError(f"{out_path} is not empty; pass --force to replace it")
@@ -397,7 +397,10 @@ def _parser() -> argparse.ArgumentParser:
         help="voice-geometry coupling in [0, 1]; 0 makes voices independent of faces (0.8)",
     )
     p.add_argument(
-        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (<= 2 here)"
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes; the output does not depend on it (min(2, cores))",
     )
     p.add_argument("--force", action="store_true", help="replace the contents of OUT")
     return p

@@ -117,7 +117,7 @@ def speaker_from_factors(
 
     so that ``corr(v_j, g_j) = c``. The physical parameters then are::
 
-        vtl  = L_g * exp(0.055 * v_vtl)      L_g = 17.5 cm (m), 14.8 cm (f)
+        vtl  = L_g * exp(0.07 * v_vtl)      L_g = 17.5 cm (m), 14.8 cm (f)
         f0   = F_g * exp(-0.13 * v_f0)        F_g = 115 Hz (m), 205 Hz (f)
         f1_scale = exp(0.06 * v_f1)
         f2_scale = exp(0.05 * v_f2)
@@ -141,7 +141,7 @@ def speaker_from_factors(
     nuisance = rng.standard_normal(len(VOICE_FACTORS))
     v = coupling * g + math.sqrt(1.0 - coupling**2) * nuisance
     speaker = Speaker(
-        vtl_cm=(17.5 if male else 14.8) * math.exp(0.055 * v[0]),
+        vtl_cm=(17.5 if male else 14.8) * math.exp(0.07 * v[0]),
         f0_hz=float(np.clip((115.0 if male else 205.0) * math.exp(-0.13 * v[1]), 60.0, 400.0)),
         f1_scale=math.exp(0.06 * v[2]),
         f2_scale=math.exp(0.05 * v[3]),
@@ -229,11 +229,12 @@ def _glottal_source(speaker: Speaker, f0_track: np.ndarray, rng: np.random.Gener
     """
     fs = SAMPLE_RATE
     n = len(f0_track)
-    jitter = speaker.jitter * rng.standard_normal(int(n * 600 / fs) + 16)
+    jitter = (1.0 + speaker.jitter * rng.standard_normal(int(n * 600 / fs) + 16)).tolist()
+    period = (fs / f0_track).tolist()
     edges_list = [0.0]
     t = 0.0
     while t < n:
-        t += max(fs / f0_track[int(t)] * (1.0 + jitter[len(edges_list)]), 8.0)
+        t += max(period[int(t)] * jitter[len(edges_list)], 8.0)
         edges_list.append(t)
     edges = np.asarray(edges_list)
     amps = 1.0 + speaker.shimmer * rng.standard_normal(len(edges) - 1)
@@ -242,11 +243,11 @@ def _glottal_source(speaker: Speaker, f0_track: np.ndarray, rng: np.random.Gener
     phase = (idx - edges[k]) / (edges[k + 1] - edges[k])
     oq = speaker.open_quotient
     rise, fall = 0.7 * oq, 0.3 * oq
-    flow = np.where(
-        phase < rise,
-        0.5 - 0.5 * np.cos(np.pi * phase / rise),
-        np.where(phase < oq, np.cos(0.5 * np.pi * (phase - rise) / fall), 0.0),
-    )
+    flow = np.zeros(n)
+    opening = phase < rise
+    closing = ~opening & (phase < oq)
+    flow[opening] = 0.5 - 0.5 * np.cos(np.pi / rise * phase[opening])
+    flow[closing] = np.cos(0.5 * np.pi / fall * (phase[closing] - rise))
     flow *= amps[k]
     excitation = np.diff(flow, prepend=0.0)
     aspiration = rng.standard_normal(n) * flow
@@ -314,7 +315,7 @@ def synthesize(speaker: Speaker, seconds: float, rng: np.random.Generator) -> np
     for kind, start, end, variant in plan:
         length = end - start
         if kind == _VOWEL:
-            formants = _VOWELS[variant] * length_ratio * rng.uniform(0.95, 1.05, 4)
+            formants = _VOWELS[variant] * length_ratio * rng.uniform(0.97, 1.03, 4)
             formants[0] *= speaker.f1_scale
             formants[1:3] *= speaker.f2_scale
             freqs = np.append(formants, _F5_REFERENCE * length_ratio)

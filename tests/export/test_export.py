@@ -181,7 +181,6 @@ def _published_files(tmp_path: Path, n_vertices: int = 53215) -> tuple[Path, Pat
 
 
 def test_published_conversion(tmp_path: Path) -> None:
-    pytest.importorskip("cmp_edge.facemodel.synergynet")  # facemodel loaders not merged yet
     from cmp_edge.reconstructor import Reconstructor
     from export.checkpoints import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
     from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder

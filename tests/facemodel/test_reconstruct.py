@@ -233,3 +233,15 @@ def test_cuda_request_without_device_is_clear(small: FaceModel) -> None:
 def test_model_arrays_are_read_only(small: FaceModel) -> None:
     with pytest.raises(ValueError):
         small.shape_basis[0, 0] = 1.0
+
+
+def test_large_batch_streaming_stores_match_reference() -> None:
+    # an output above 16 MB takes the non-temporal store path
+    fm = FaceModel.default()
+    rng = np.random.default_rng(13)
+    b = 40
+    a, e = rng.standard_normal((b, 40)), rng.standard_normal((b, 10))
+    t = rng.standard_normal((b, 3))
+    v = fm.reconstruct(a, e, scale=1.1, translation=t, threads=2)
+    assert v.nbytes > 16 << 20
+    np.testing.assert_allclose(v, _ref(fm, a, e, 1.1, None, t), rtol=1e-5, atol=1e-3)

@@ -97,6 +97,7 @@ def test_written_png_is_standard() -> None:
         (_png(2, 2, 2, [b"\x00" + b"\x00" * 6]), "bytes after decompression"),
         (_png(2, 2, 2, [b"\x07" + b"\x00" * 6] * 2), "unknown filter type 7"),
     ],
+    ids=["signature", "palette", "16-bit", "interlaced", "short-data", "bad-filter"],
 )
 def test_unsupported_or_corrupt(data: bytes, message: str) -> None:
     with pytest.raises(PngError, match=message):

@@ -250,3 +250,34 @@ def test_native_entry_point_checks_its_buffers() -> None:
         _C.render_mesh_into(image, verts, faces, None, *args, np.zeros((8, 8)))
     with pytest.raises(ValueError, match="colors"):
         _C.render_mesh_into(image, verts, faces, np.zeros((2, 3)), *args)
+
+
+def test_heatmap_colors() -> None:
+    colors = render.heatmap_colors([0.0, 1.0, 2.0, 4.0, np.nan, -5.0, 9.0], vmin=0.0, vmax=4.0)
+    assert colors.shape == (7, 3) and colors.dtype == np.uint8
+    np.testing.assert_array_equal(colors[0], (20, 20, 120))  # low end
+    np.testing.assert_array_equal(colors[3], (200, 30, 30))  # high end
+    np.testing.assert_array_equal(colors[1], (40, 90, 220))  # first inner stop at 1/4
+    np.testing.assert_array_equal(colors[2], (60, 200, 220))  # middle stop
+    np.testing.assert_array_equal(colors[4], (128, 128, 128))  # NaN
+    np.testing.assert_array_equal(colors[5], colors[0])  # clipped
+    np.testing.assert_array_equal(colors[6], colors[3])
+    auto = render.heatmap_colors(np.array([3.0, 5.0]))
+    np.testing.assert_array_equal(auto, [(20, 20, 120), (200, 30, 30)])
+    assert np.all(render.heatmap_colors(np.ones(3)) == (20, 20, 120))  # constant field
+    with pytest.raises(ValueError, match="1-D"):
+        render.heatmap_colors(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="vmax"):
+        render.heatmap_colors([1.0], vmin=2.0, vmax=1.0)
+
+
+def test_huge_partly_visible_triangle() -> None:
+    # one vertex far outside the frame: the visible part is still a clean wedge
+    verts = np.array([[-1.0, -1.0, 0.0], [1.0, -1.0, 0.0], [0.0, 1e30, 0.0]], dtype=np.float32)
+    depth = np.empty((20, 20), dtype=np.float32)
+    render.render_mesh(verts, [[0, 1, 2]], 20, scale=5.0, center=(0, 0, 0), depth=depth)
+    mask = np.isfinite(depth)
+    # x in [-1, 1] (columns 5..14) from y = -1 (row 14) up to the top edge
+    expected = np.zeros((20, 20), dtype=bool)
+    expected[:15, 5:15] = True
+    np.testing.assert_array_equal(mask, expected)

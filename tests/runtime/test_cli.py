@@ -270,7 +270,6 @@ def test_infer_default_model_says_synthetic(voice_wav, tmp_path: Path) -> None: 
 
 
 def test_infer_render(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
-    pytest.importorskip("cmp_edge.render")  # rasteriser not merged yet
     png = tmp_path / "face.png"
     code, _, err = run(
         "infer", voice_wav, "-o", tmp_path / "f.ply", "--render", png, "--model", bundle

@@ -230,22 +230,3 @@ def test_default_model_works_out_of_the_box(voice16k) -> None:  # noqa: ANN001
     face = rec.predict(voice16k, 16000)
     assert face.vertices.shape == FaceModel.default().mean.shape
     assert np.all(np.isfinite(face.vertices))
-
-
-def test_default_face_model_cache(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    pytest.importorskip("cmp_edge.facemodel.npz")  # facemodel .npz writer not merged yet
-    from cmp_edge.facemodel import FaceModel
-    from cmp_edge.reconstructor import default_face_model
-
-    monkeypatch.setenv("CMP_EDGE_CACHE", str(tmp_path))
-    first = default_face_model()
-    cached = list(tmp_path.glob("default-facemodel-*.npz"))
-    assert len(cached) == 1
-    second = default_face_model()
-    assert second is not first and second.id == FaceModel.default().id
-    np.testing.assert_array_equal(second.shape_basis, FaceModel.default().shape_basis)
-    np.testing.assert_array_equal(second.triangles, FaceModel.default().triangles)
-    cached[0].write_bytes(b"broken")
-    assert default_face_model().id == FaceModel.default().id  # a bad cache is rebuilt
-    monkeypatch.setenv("CMP_EDGE_CACHE", "off")
-    assert default_face_model() is FaceModel.default()
