@@ -50,7 +50,7 @@ class LogMelOptions:
         hop_length: frame shift in samples.
         preemphasis: pre-emphasis coefficient in [0, 1) (state carried across frames).
         window: "hamming" or "hann" (symmetric).
-        floor: lower clamp of the mel power before the natural log (> 0).
+        floor: lower clamp of the mel power before the natural log (>= 1e-30).
     """
 
     sample_rate: int = 16000
@@ -100,8 +100,8 @@ class LogMelOptions:
             raise ValueError(f"LogMelOptions.preemphasis={self.preemphasis} must be in [0, 1)")
         if self.window not in _WINDOWS:
             raise ValueError(f"LogMelOptions.window={self.window!r} must be one of {_WINDOWS}")
-        if not self.floor > 0.0:
-            raise ValueError(f"LogMelOptions.floor={self.floor} must be > 0")
+        if not self.floor >= 1e-30:
+            raise ValueError(f"LogMelOptions.floor={self.floor} must be >= 1e-30")
 
     @classmethod
     def preset(cls, name: str = "cmp") -> LogMelOptions:
@@ -304,6 +304,10 @@ class OnlineLogMel:
             RuntimeError: after :meth:`input_finished`.
             ValueError: wrong shape or dtype, NaN/Inf.
         """
+        if type(samples) is np.ndarray and samples.dtype == np.float32 and samples.ndim == 1:
+            # fast path for the common case; the native side checks NaN/Inf and copies
+            self._impl.accept_waveform(samples, _INT16_SCALE)
+            return
         x, scale = _as_signal(samples)
         self._impl.accept_waveform(x, scale)
 

@@ -55,7 +55,7 @@ void LogMelConfig::validate() const {
                 "preemphasis=", preemphasis, " must be in [0, 1)");
   CMP_CHECK_ARG(window == "hamming" || window == "hann", "window='", window,
                 "' must be 'hamming' or 'hann'");
-  CMP_CHECK_ARG(std::isfinite(floor) && floor > 0.0, "floor=", floor, " must be > 0");
+  CMP_CHECK_ARG(std::isfinite(floor) && floor >= 1e-30, "floor=", floor, " must be >= 1e-30");
 }
 
 std::string LogMelConfig::repr() const {

@@ -67,11 +67,20 @@ def filled_frames(x: np.ndarray, hop: int = HOP, win: int = WIN) -> np.ndarray:
     return frames
 
 
-def reference_log_mel(samples: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Raw CMP log-mel in float64, (T, 64). samples on the int16 scale."""
+def hann(n: int = WIN) -> np.ndarray:
+    """Symmetric Hann window of n points."""
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / (n - 1))
+
+
+def reference_log_mel(
+    samples: np.ndarray, weights: np.ndarray | None = None, window: np.ndarray | None = None
+) -> np.ndarray:
+    """Raw CMP log-mel in float64, (T, n_mels). samples on the int16 scale."""
     x = np.asarray(samples, dtype=np.float64)
     if weights is None:
         weights = reference_filterbank()
+    if window is None:
+        window = hamming()
     n = len(x)
     count = n // HOP + 1
     n_full = 0 if n < WIN else (n - WIN) // HOP + 1
@@ -85,7 +94,7 @@ def reference_log_mel(samples: np.ndarray, weights: np.ndarray | None = None) ->
     emph = frames.copy()
     emph[:, 1:] -= ALPHA * frames[:, :-1]
     emph[:, 0] -= ALPHA * prior
-    spec = np.fft.rfft(emph * hamming(), N_FFT)
+    spec = np.fft.rfft(emph * window, N_FFT)
     power = spec.real**2 + spec.imag**2
     return np.log(np.maximum(power @ weights, FLOOR))
 

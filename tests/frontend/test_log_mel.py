@@ -10,6 +10,7 @@ import pytest
 from cmp_edge import _C
 from cmp_edge.features import LogMelOptions, log_mel, normalize, repeat_pad
 from tests.frontend.reference import (
+    hann,
     reference_filterbank,
     reference_log_mel,
     reference_normalize,
@@ -124,12 +125,15 @@ def test_instruction_sets_agree(precision: str) -> None:
     assert _C.LogMel(isa="generic", precision=precision).precision == precision
 
 
-def test_float32_kernel_stays_within_the_issue_tolerance() -> None:
-    x = synthetic("speechlike", 48000, seed=4).astype(np.float32)
+def test_float32_kernel_is_close_but_float64_is_the_default() -> None:
+    # Why the default kernel is float64: a clean chirp has > 80 dB between mel bands
+    # of one frame, where float32 rounding reaches ~1e-3 in the log.
+    x = synthetic("chirp", 160000).astype(np.float32)
     ref = reference_log_mel(x.astype(np.float64) * 32768.0)
-    out = _C.LogMel(precision="float32").compute(x, 32768.0, 1)
-    assert np.abs(out - ref).max() < RAW_TOL
-    assert np.abs(normalize(out) - reference_normalize(ref)).max() < NORM_TOL
+    f32 = _C.LogMel(precision="float32").compute(x, 32768.0, 1)
+    assert _C.LogMel().precision == "float64"
+    assert np.abs(f32 - ref).max() < 1e-2
+    assert np.abs(log_mel(x, 16000) - ref).max() < 1e-5
 
 
 @pytest.mark.parametrize("name", ["noise", "chirp", "speechlike", "clipped"])
@@ -167,6 +171,16 @@ def test_cmp_options_non_default_still_match_reference() -> None:
     o = LogMelOptions(n_mels=40, f_max=8000.0)
     weights = reference_filterbank(n_mels=40, f_max=8000.0)
     ref = reference_log_mel(x.astype(np.float64) * 32768.0, weights)
+    np.testing.assert_allclose(log_mel(x, 16000, o), ref, atol=1e-5)
+
+
+def test_full_band_and_hann_window_match_reference() -> None:
+    # f_max at Nyquist: the last filter reaches bin 511 (its right edge is bin 512).
+    x = synthetic("noise", 4000, seed=10).astype(np.float32)
+    o = LogMelOptions(f_min=0.0, f_max=8000.0, window="hann")
+    weights = reference_filterbank(f_min=0.0, f_max=8000.0)
+    assert weights[511].any() and not weights[512].any()
+    ref = reference_log_mel(x.astype(np.float64) * 32768.0, weights, hann())
     np.testing.assert_allclose(log_mel(x, 16000, o), ref, atol=1e-5)
 
 
