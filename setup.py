@@ -101,9 +101,20 @@ class BuildExt(build_ext):
         for src in sources:
             obj = out_dir / (Path(src).stem + ".o")
             cmd = [
-                nvcc, "-c", src, "-o", str(obj), "-O3", "-std=c++17",
-                "--expt-relaxed-constexpr", "-Xcompiler", host_flags,
-                "-I", str(CSRC), "-DCMP_EDGE_WITH_CUDA=1", *gencode,
+                nvcc,
+                "-c",
+                src,
+                "-o",
+                str(obj),
+                "-O3",
+                "-std=c++17",
+                "--expt-relaxed-constexpr",
+                "-Xcompiler",
+                host_flags,
+                "-I",
+                str(CSRC),
+                "-DCMP_EDGE_WITH_CUDA=1",
+                *gencode,
             ]
             if os.environ.get("CMP_EDGE_WERROR") == "1":
                 cmd += ["-Werror", "all-warnings"]

@@ -25,6 +25,7 @@ class LogMel:
         window: str = "hamming",
         floor: float = 1e-5,
         isa: str = "auto",
+        precision: str = "auto",
     ) -> None: ...
     def compute(
         self, samples: npt.NDArray[np.generic], scale: float = 1.0, threads: int = 1
@@ -34,6 +35,8 @@ class LogMel:
     def n_mels(self) -> int: ...
     @property
     def isa(self) -> str: ...
+    @property
+    def precision(self) -> str: ...
 
 def log_mel_best_isa() -> str: ...
 
@@ -125,5 +128,23 @@ class CudaReconBasis:
         threads: int = 0,
     ) -> None: ...
 
-
 # --- render (rasteriser) ---------------------------------------------------
+def render_mesh_into(
+    image: npt.NDArray[np.uint8],
+    vertices: npt.ArrayLike,
+    triangles: npt.ArrayLike,
+    colors: npt.ArrayLike | None,
+    rotation: npt.ArrayLike,
+    scale: float,
+    translation: npt.ArrayLike,
+    light_dir: npt.ArrayLike,
+    ambient: float,
+    alpha: float,
+    base_color: npt.ArrayLike,
+    depth: npt.NDArray[np.float32] | None = None,
+    threads: int = 1,
+) -> int: ...
+def format_obj(
+    vertices: npt.ArrayLike, triangles: npt.ArrayLike, colors: npt.ArrayLike | None = None
+) -> bytes: ...
+def png_unfilter(data: bytes, height: int, width: int, bpp: int) -> npt.NDArray[np.uint8]: ...

@@ -22,7 +22,16 @@ _LAZY = {
     "cmp_features": "cmp_edge.features",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "Face",
+    "FaceModel",
+    "LogMelOptions",
+    "OnlineLogMel",
+    "Reconstructor",
+    "__version__",
+    "cmp_features",
+    "log_mel",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.face import Face

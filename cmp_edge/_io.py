@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from cmp_edge.errors import OutputError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "write_chunks"]
 
 
 @contextlib.contextmanager
@@ -45,3 +45,23 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def write_chunks(
+    path: str | os.PathLike[str], chunks: Iterable[bytes], *, overwrite: bool = True
+) -> None:
+    """Write ``chunks`` to ``path`` atomically (see :func:`atomic_write`).
+
+    Raises:
+        OutputError: as :func:`atomic_write`, and for any OS error while
+            writing or renaming (disk full, target is a folder, ...); ``path``
+            is then untouched.
+    """
+    try:
+        with atomic_write(path, overwrite=overwrite) as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

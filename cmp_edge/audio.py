@@ -104,7 +104,7 @@ def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     try:
         snd = sf.SoundFile(name)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        detail = str(exc).split(":")[-1].strip() or "unknown format"
+        detail = str(exc).split(":")[-1].strip().rstrip(".") or "unknown format"
         raise AudioError(
             f"{name}: not a readable audio file ({detail}); pass WAV, FLAC, OGG or another "
             "format libsndfile reads"

@@ -207,7 +207,18 @@ def _timings(face: Face) -> str:
     return "  ".join(f"{k} {v:.2f}" for k, v in face.timings.items()) + "  (ms)"
 
 
-def _write_extras(face: Face, render: str | None, params_json: str | None, force: bool) -> None:
+def _write_outputs(
+    face: Face, target: Path, render: str | None, params_json: str | None, force: bool
+) -> None:
+    """Write the mesh and the optional extras; everything is computed before writing."""
+    image = None
+    if render:
+        from cmp_edge.render import render_views
+
+        image = render_views(face.vertices, face.triangles, size=256)
+    t0 = time.perf_counter()
+    face.save(target, overwrite=force)
+    face.timings["write"] = (time.perf_counter() - t0) * 1e3
     if params_json:
         import json
 
@@ -215,10 +226,10 @@ def _write_extras(face: Face, render: str | None, params_json: str | None, force
 
         with atomic_write(Path(params_json), overwrite=force) as handle:
             handle.write((json.dumps(face.to_dict(), indent=2) + "\n").encode())
-    if render:
-        from cmp_edge.render import render_views, write_png
+    if render and image is not None:
+        from cmp_edge.render import write_png
 
-        write_png(Path(render), render_views(face.vertices, face.triangles, size=256))
+        write_png(Path(render), image, overwrite=force)
 
 
 # --------------------------------------------------------------------------- commands
@@ -252,10 +263,7 @@ def _cmd_infer(args: argparse.Namespace, console: _Console) -> int:
     for path, target in zip(inputs, outputs, strict=True):
         try:
             face = rec.predict_file(path)
-            t0 = time.perf_counter()
-            face.save(target, overwrite=args.force)
-            face.timings["write"] = (time.perf_counter() - t0) * 1e3
-            _write_extras(face, args.render, args.params_json, args.force)
+            _write_outputs(face, target, args.render, args.params_json, args.force)
         except CmpEdgeError as exc:
             if not many:
                 raise

@@ -3,8 +3,8 @@
 The "cmp" preset reproduces exactly the features the published Cross-Modal
 Perceptionist models consume (64-band Sphinx log-mel, 100 frames/s; see
 ``docs/architecture.md``). The spectrum itself is computed by the native core
-(``cmp_edge._C``) in float32 with a SIMD FFT; it matches the float64 definition
-to about 1e-4 on the raw log spectrum.
+(``cmp_edge._C``) in float64 with a SIMD FFT (four frames per AVX2 register); it
+matches the float64 definition to the float32 output resolution (about 1e-6).
 
 Shapes: ``samples`` are 1-D (n,) mono; spectra are (T, n_mels) float32 with
 ``T = n // hop_length + 1`` frames (frame k starts at sample ``k * hop_length``).
@@ -136,10 +136,9 @@ def _as_signal(samples: npt.ArrayLike, what: str = "samples") -> tuple[np.ndarra
     if arr.dtype == np.int16:
         return np.ascontiguousarray(arr, dtype=np.float32), 1.0
     if arr.dtype.kind == "f":
-        x = np.ascontiguousarray(arr, dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise ValueError(f"{what} contain NaN or Inf values")
-        return x, _INT16_SCALE
+        # NaN/Inf (also float64 values beyond the float32 range) are rejected natively.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray(arr, dtype=np.float32), _INT16_SCALE
     raise ValueError(f"{what} must be int16 or floating point in [-1, 1), not dtype {arr.dtype}")
 
 
@@ -321,6 +320,11 @@ class OnlineLogMel:
     def first_frame(self) -> int:
         """Index of the oldest frame still held (the number popped so far)."""
         return int(self._impl.first_frame)
+
+    @property
+    def num_samples(self) -> int:
+        """Samples accepted so far."""
+        return int(self._impl.num_samples)
 
     @property
     def is_finished(self) -> bool:

@@ -86,8 +86,13 @@ def _resolve_providers(providers: Sequence[str] | None) -> list[str]:
     if not wanted:
         raise ModelError("providers: the list is empty; pass e.g. ['CPUExecutionProvider']")
     if CUDA in wanted:
-        from cmp_edge import _C
-
+        try:
+            from cmp_edge import _C
+        except ImportError:
+            raise ModelError(
+                "--device cuda: the native extension cmp_edge._C is not built; "
+                "reinstall cmp-edge (pip install .) or use --device cpu"
+            ) from None
         if _C.cuda_device_count() <= 0:
             raise ModelError(
                 "--device cuda: no CUDA device is visible; use --device cpu (the default)"
@@ -136,6 +141,7 @@ class Reconstructor:
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
         self.min_voiced_s = float(min_voiced_s)
+        self._threads = threads
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._slices = self.info.slices()
@@ -214,7 +220,10 @@ class Reconstructor:
     def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
         from cmp_edge.vad import remove_silence
 
-        voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
+        try:
+            voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
+        except NoSpeechError:
+            voiced = np.zeros(0, np.float32)
         self._check_voiced(voiced.shape[0], what)
         return voiced
 
@@ -267,7 +276,7 @@ class Reconstructor:
         expr = np.zeros(ke, np.float32)
         if "expr" in params:
             expr[: params["expr"].shape[0]] = params["expr"]
-        verts = fm.reconstruct(shape, expr, scale=float(params["scale"]))
+        verts = fm.reconstruct(shape, expr, scale=float(params["scale"]), threads=self._threads)
         return np.asarray(verts, dtype=np.float32)
 
     def _face(

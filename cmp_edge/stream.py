@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.errors import AudioError
+from cmp_edge.errors import AudioError, NoSpeechError
 from cmp_edge.face import Face
 from cmp_edge.reconstructor import SAMPLE_RATE, as_mono_float32
 
@@ -45,9 +45,10 @@ VAD_MODE = 2
 
 
 def _pcm16(frame: npt.NDArray[np.float32]) -> bytes:
-    """16-bit PCM bytes of a float frame in [-1, 1), as the VAD sees it."""
-    scaled = np.clip(frame * np.float32(32768.0), -32768.0, 32767.0)
-    return scaled.astype("<i2").tobytes()
+    """16-bit PCM bytes of a float frame in [-1, 1), converted as cmp_edge.vad does."""
+    from cmp_edge.audio import to_int16
+
+    return bytes(to_int16(frame).astype("<i2", copy=False).tobytes())
 
 
 class StreamingVad:
@@ -280,7 +281,10 @@ class Stream:
         """
         if self._finished:
             if self._result is None and self._frames.count >= self.min_frames:
-                return self.result()
+                try:
+                    return self.result()
+                except NoSpeechError:
+                    return self._current
             return self._result or self._current
         with self._lock:
             count = self._frames.count

@@ -6,9 +6,10 @@
 // by repeating itself cyclically (an empty frame is zeros). Pre-emphasis
 // carries prior = last sample of the previous *filled* frame.
 //
-// The spectrum is computed in float32, eight frames at a time (one frame per
-// SIMD lane) with a 512-point complex FFT of the packed real frame. The code is
-// compiled twice (baseline and AVX2+FMA) and chosen at run time.
+// The spectrum is computed several frames at a time (one frame per SIMD lane:
+// 8 in float32, 4 in float64) with an n_fft/2-point complex FFT of the packed
+// real frame. The kernels are compiled twice (baseline and AVX2+FMA) and chosen
+// at run time.
 #pragma once
 
 #include <cstddef>
@@ -43,24 +44,28 @@ struct FrameRef {
   float prior;
 };
 
-// Read-only tables used by the kernels (pointers into a LogMelPlan).
-struct KernelTables {
+// Read-only tables used by the kernels (pointers into a LogMelPlan), in the
+// kernel's precision T (float or double).
+template <typename T>
+struct KernelTablesT {
   int half = 0;        // n_fft / 2 complex points
   int win = 0;         // window length
   int n_mels = 0;
   int n_bins = 0;      // power bins actually used by the filterbank
-  float preemph = 0.f;
-  float floor = 0.f;
-  const float* window = nullptr;   // [win]
-  const float* tw_re = nullptr;    // twiddles of the DIF stage with half-size h at offset h-1
-  const float* tw_im = nullptr;
+  double preemph = 0.0;
+  double floor = 0.0;
+  const T* window = nullptr;       // [win]
+  const T* tw_re = nullptr;        // twiddles of the DIF stage with half-size h at offset h-1
+  const T* tw_im = nullptr;
+  const T* tw3_re = nullptr;       // exp(-2 pi i 3j / 4q) of the radix-4 pass with q at offset q-1
+  const T* tw3_im = nullptr;
   const int32_t* bitrev = nullptr; // [half]
-  const float* post_re = nullptr;  // real-FFT split twiddles [n_bins]
-  const float* post_im = nullptr;
+  const T* post_re = nullptr;      // real-FFT split twiddles [n_bins]
+  const T* post_im = nullptr;
   const int32_t* fb_start = nullptr;  // first bin of filter i
   const int32_t* fb_len = nullptr;    // number of bins of filter i
   const int32_t* fb_off = nullptr;    // offset of its weights in fb_w
-  const float* fb_w = nullptr;
+  const T* fb_w = nullptr;
 };
 
 // Instruction set used by the kernels.
@@ -68,36 +73,41 @@ enum class Isa { kGeneric, kAvx2 };
 Isa best_isa();
 const char* isa_name(Isa isa);
 
-// Scratch memory of one kernel call (32-byte aligned).
+// Arithmetic precision of the kernels.
+enum class Precision { kFloat32, kFloat64 };
+const char* precision_name(Precision p);
+Precision default_precision();
+
+// Scratch memory of one kernel call: 32-byte vectors for 2 * half + n_bins values.
 class KernelScratch {
  public:
-  explicit KernelScratch(const KernelTables& t);
-  float* re() { return buf_.get(); }
-  float* im() { return buf_.get() + 8 * static_cast<size_t>(half_); }
-  float* power() { return buf_.get() + 16 * static_cast<size_t>(half_); }
+  KernelScratch(int half, int n_bins);
+  void* data() { return buf_.get(); }
 
  private:
   struct Free {
-    void operator()(float* p) const;
+    void operator()(void* p) const;
   };
-  int half_;
-  std::unique_ptr<float, Free> buf_;
+  std::unique_ptr<void, Free> buf_;
 };
 
 class LogMelPlan {
  public:
-  explicit LogMelPlan(const LogMelConfig& config, Isa isa);
-  explicit LogMelPlan(const LogMelConfig& config) : LogMelPlan(config, best_isa()) {}
+  LogMelPlan(const LogMelConfig& config, Isa isa, Precision precision);
+  explicit LogMelPlan(const LogMelConfig& config);  // best ISA, default precision
+  // The kernel views point into the plan's own tables: neither copyable nor movable.
+  LogMelPlan(const LogMelPlan&) = delete;
+  LogMelPlan& operator=(const LogMelPlan&) = delete;
 
   const LogMelConfig& config() const { return config_; }
   Isa isa() const { return isa_; }
+  Precision precision() const { return precision_; }
   int n_mels() const { return config_.n_mels; }
   int64_t num_frames(int64_t n_samples) const { return n_samples / config_.hop_length + 1; }
-  const KernelTables& tables() const { return tables_; }
+  KernelScratch make_scratch() const { return KernelScratch(half_, n_bins_); }
 
   // Log-mel of `count` frames into out[count * n_mels]; samples are multiplied by
-  // `scale` first. Frames are processed in SIMD blocks of 8 (results per frame do not
-  // depend on the block composition).
+  // `scale` first. A frame's result does not depend on the other frames passed.
   void compute_frames(const FrameRef* frames, int64_t count, float scale, float* out,
                       KernelScratch& scratch) const;
 
@@ -105,24 +115,43 @@ class LogMelPlan {
   void compute(const float* x, int64_t n, float scale, float* out, int threads) const;
 
  private:
+  template <typename T>
+  struct Tables {
+    std::vector<T> window, tw_re, tw_im, tw3_re, tw3_im, post_re, post_im, fb_w;
+    KernelTablesT<T> view;
+  };
+  template <typename T>
+  void fill_tables(Tables<T>& t, const std::vector<double>& window,
+                   const std::vector<double>& fb_w) const;
+
   LogMelConfig config_;
   Isa isa_;
-  std::vector<float> window_, tw_re_, tw_im_, post_re_, post_im_, fb_w_;
+  Precision precision_;
+  int half_ = 0, n_bins_ = 0;
   std::vector<int32_t> bitrev_, fb_start_, fb_len_, fb_off_;
-  KernelTables tables_;
+  Tables<float> f32_;
+  Tables<double> f64_;
 };
+
+// Index of the first NaN or Inf in x[n], or -1 when all are finite (vectorisable).
+int64_t first_non_finite(const float* x, int64_t n);
 
 // Fills a short frame (len < win samples starting at x) cyclically into dst[win].
 void fill_cyclic(const float* x, int64_t len, int win, float* dst);
 
+// The kernels (log_mel_kernel.inc), one namespace per instruction set.
 namespace kernel_generic {
-void compute_frames(const KernelTables& t, const FrameRef* frames, int64_t count, float scale,
-                    float* out, float* re, float* im, float* power);
-}
+void compute_frames(const KernelTablesT<float>& t, const FrameRef* frames, int64_t count,
+                    float scale, float* out, void* scratch);
+void compute_frames(const KernelTablesT<double>& t, const FrameRef* frames, int64_t count,
+                    float scale, float* out, void* scratch);
+}  // namespace kernel_generic
 namespace kernel_avx2 {
 bool available();
-void compute_frames(const KernelTables& t, const FrameRef* frames, int64_t count, float scale,
-                    float* out, float* re, float* im, float* power);
-}
+void compute_frames(const KernelTablesT<float>& t, const FrameRef* frames, int64_t count,
+                    float scale, float* out, void* scratch);
+void compute_frames(const KernelTablesT<double>& t, const FrameRef* frames, int64_t count,
+                    float scale, float* out, void* scratch);
+}  // namespace kernel_avx2
 
 }  // namespace cmp_edge

@@ -37,8 +37,8 @@ bool available() {
 
 bool available() { return false; }
 
-void compute_frames(const KernelTables&, const FrameRef*, int64_t, float, float*, float*, float*,
-                    float*) {}
+void compute_frames(const KernelTablesT<float>&, const FrameRef*, int64_t, float, float*, void*) {}
+void compute_frames(const KernelTablesT<double>&, const FrameRef*, int64_t, float, float*, void*) {}
 
 #endif
 

@@ -8,7 +8,7 @@
 
 namespace cmp_edge {
 
-OnlineLogMel::OnlineLogMel(const LogMelConfig& config) : plan_(config), scratch_(plan_.tables()) {}
+OnlineLogMel::OnlineLogMel(const LogMelConfig& config) : plan_(config), scratch_(plan_.make_scratch()) {}
 
 void OnlineLogMel::accept_waveform(const float* x, int64_t n, float scale) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -16,8 +16,8 @@ void OnlineLogMel::accept_waveform(const float* x, int64_t n, float scale) {
                               "create a new OnlineLogMel for the next utterance");
   CMP_CHECK_ARG(n >= 0, "negative sample count");
   CMP_CHECK_ARG(std::isfinite(scale), "scale must be finite");
-  for (int64_t i = 0; i < n; ++i)
-    CMP_CHECK_ARG(std::isfinite(x[i]), "samples contain NaN or Inf (index ", i, ")");
+  const int64_t bad = first_non_finite(x, n);
+  CMP_CHECK_ARG(bad < 0, "samples contain NaN or Inf (index ", bad, " of this chunk)");
   const size_t old = samples_.size();
   samples_.resize(old + static_cast<size_t>(n));
   float* dst = samples_.data() + old;

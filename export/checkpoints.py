@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,72 +133,18 @@ def _tensor(state: dict[str, Any], key: str, path: Path) -> np.ndarray:
     return np.asarray(state[key].detach().cpu().numpy(), dtype=np.float32)
 
 
-def published_face_model(face_tensors: str | os.PathLike[str], triangles: Any = None) -> Any:
-    """The 3DMM of the published image-to-3D checkpoint as a cmp-edge FaceModel.
-
-    Args:
-        face_tensors: ``2D-to-3D-pretrained.tar`` (dict with ``state_dict`` holding
-            ``module.u`` (3N, 1), ``module.w_shp`` (3N, 40), ``module.w_exp`` (3N, 10)).
-        triangles: (F, 3) vertex indices, when available (the tar holds none).
-
-    Returns:
-        (FaceModel, param_mean (62+,), param_std (62+,)).
-    """
-    from cmp_edge.facemodel import FaceModel
-
+def published_whitening(face_tensors: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``module.param_mean`` / ``module.param_std`` (>= 62 entries) of the image-to-3D tar."""
     p = Path(face_tensors)
     ck = _load(p, "face tensors")
     state = ck.get("state_dict", ck) if isinstance(ck, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f"{p}: not a dict of tensors; pass 2D-to-3D-pretrained.tar")
-    u = _tensor(state, "module.u", p).reshape(-1)
-    w_shp = _tensor(state, "module.w_shp", p)
-    w_exp = _tensor(state, "module.w_exp", p)
     pmean = _tensor(state, "module.param_mean", p).reshape(-1)
     pstd = _tensor(state, "module.param_std", p).reshape(-1)
-    n = u.shape[0] // 3
-    if u.shape[0] != 3 * n or w_shp.shape[0] != 3 * n or w_exp.shape[0] != 3 * n:
-        raise CheckpointError(
-            f"{p}: u/w_shp/w_exp row counts {u.shape}/{w_shp.shape}/{w_exp.shape} differ"
-        )
     if pmean.shape[0] < 62 or pstd.shape[0] < 62:
-        raise CheckpointError(
-            f"{p}: param_mean/param_std have {pmean.shape[0]} entries, need >= 62"
-        )
-    digest = hashlib.sha1(u.tobytes() + w_shp[:64].tobytes()).hexdigest()[:10]
-    tri = (
-        np.zeros((0, 3), np.int32)
-        if triangles is None
-        else np.ascontiguousarray(np.asarray(triangles, dtype=np.int32).reshape(-1, 3))
-    )
-    landmarks = (
-        {
-            "oicd_left": 2217,
-            "oicd_right": 14607,
-            "forehead_left": 1678,
-            "forehead_right": 42117,
-            "cheek_left": 2294,
-            "cheek_right": 13635,
-            "ear_left": 20636,
-            "ear_right": 34153,
-            "mid_left": 2130,
-            "mid_right": 15003,
-        }
-        if n == 53215
-        else {}
-    )
-    fm = FaceModel(
-        mean=u.reshape(n, 3),
-        shape_basis=w_shp,
-        expr_basis=w_exp,
-        triangles=tri,
-        landmarks=landmarks,
-        shape_std=np.ones(w_shp.shape[1], np.float32),
-        expr_std=np.ones(w_exp.shape[1], np.float32),
-        units="3ddfa",
-        id=f"cmp-published-bfm-{n}-{digest}",
-    )
-    return fm, pmean, pstd
+        raise CheckpointError(f"{p}: param_mean/param_std have {pmean.shape[0]} entries, need 62")
+    return pmean.astype(np.float64), pstd.astype(np.float64)
 
 
 def load_published(
@@ -222,15 +167,26 @@ def load_published(
     enc, dec = VoiceEncoder(), SupervisedDecoder()
     _load_state(enc, enc_state, enc_path, "voice encoder")
     _load_state(dec, dec_state, dec_path, "decoder")
-    fm, pmean, pstd = published_face_model(face_tensors, triangles)
-    mean = np.concatenate([[PUBLISHED_SCALE_MEAN], pmean[12:62].astype(np.float64)])
-    std = np.concatenate([[PUBLISHED_SCALE_STD], pstd[12:62].astype(np.float64)])
+    from cmp_edge.facemodel.synergynet import load_synergynet
+
+    pmean, pstd = published_whitening(face_tensors)
+    # The face model in mm: mean/bases are the published u/w_shp/w_exp times
+    # ``source_scale``. Vertices = s_rel * (mean + W a) with s_rel = s / PUBLISHED_SCALE_MEAN,
+    # i.e. the published s * (u + W a) times source_scale / PUBLISHED_SCALE_MEAN.
+    fm = load_synergynet(face_tensors, triangles)
+    mean = np.concatenate([[1.0], pmean[12:62]])
+    std = np.concatenate([[PUBLISHED_SCALE_STD / PUBLISHED_SCALE_MEAN], pstd[12:62]])
     provenance = {
         "source": "published CMP checkpoints (supervised)",
         "encoder": enc_path.name,
         "decoder": dec_path.name,
         "face_tensors": Path(face_tensors).name,
         "triangles": triangles is not None,
+        "published_scale_mean": PUBLISHED_SCALE_MEAN,
+        "published_scale_std": PUBLISHED_SCALE_STD,
+        "mm_per_published_unit": float(fm.source_scale) / PUBLISHED_SCALE_MEAN,
+        "scale_note": "params['scale'] is relative to the published mean scale; "
+        "published s = scale * published_scale_mean",
     }
     return ExportSource(
         net=SupervisedCMP(enc, dec).eval(),

@@ -247,10 +247,10 @@ def _read_png_fallback(path: Path) -> np.ndarray:
 
 
 def load_png(path: str | os.PathLike[str]) -> np.ndarray:
-    """(H, W, 3) uint8 image; uses ``cmp_edge.render.read_png`` when it exists."""
+    """(H, W, 3) uint8 image; uses ``cmp_edge.png.read_png`` (the renderer's) when it exists."""
     p = Path(path)
     try:
-        from cmp_edge.render import read_png  # type: ignore[attr-defined]
+        from cmp_edge.png import read_png  # type: ignore[import-not-found]
     except ImportError:
         return _read_png_fallback(p)
     if not p.is_file():
@@ -450,14 +450,16 @@ class TripletSampler:
         if len(data) < 2:
             raise DataError(f"{data.root}: triplets need at least 2 speakers, found {len(data)}")
         if batch_size < 1 or not 1 <= crop[0] <= crop[1]:
-            raise ValueError(f"bad batch size {batch_size} or crop range {crop}")
+            raise CmpEdgeError(
+                f"need batch size >= 1 and 1 <= crop min <= crop max; got {batch_size}, {crop}"
+            )
         self.data, self.batch_size, self.seed, self.crop = data, batch_size, seed, crop
 
     def batch(self, step: int, rank: int = 0, world: int = 1) -> TripletBatch:
         """The batch of ``rank`` at ``step`` (batch_size // world items)."""
         n = self.batch_size // world
         if n < 1:
-            raise ValueError(f"batch size {self.batch_size} is smaller than the world {world}")
+            raise CmpEdgeError(f"batch size {self.batch_size} is smaller than the world {world}")
         length = int(batch_rng(self.seed, step, 0, 1).integers(self.crop[0], self.crop[1] + 1))
         rng = batch_rng(self.seed, step, rank)
         count = len(self.data)

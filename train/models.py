@@ -296,10 +296,10 @@ class TorchFaceModel(nn.Module):
         self, face_model: FaceModelArrays, vertex_indices: Sequence[int] | np.ndarray | None = None
     ) -> None:
         super().__init__()
-        mean = np.asarray(face_model.mean, dtype=np.float32).reshape(-1, 3)
+        mean = np.array(face_model.mean, dtype=np.float32).reshape(-1, 3)
         n = mean.shape[0]
-        shp = np.asarray(face_model.shape_basis, dtype=np.float32)[:, :N_SHAPE]
-        exp = np.asarray(face_model.expr_basis, dtype=np.float32)[:, :N_EXPR]
+        shp = np.array(face_model.shape_basis[:, :N_SHAPE], dtype=np.float32)
+        exp = np.array(face_model.expr_basis[:, :N_EXPR], dtype=np.float32)
         if shp.shape != (3 * n, N_SHAPE) or exp.shape != (3 * n, N_EXPR):
             raise ValueError(
                 f"face model bases must be (3N, >=40) and (3N, >=10) with N={n}; "

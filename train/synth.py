@@ -8,7 +8,7 @@ Writes OUT/vox1_meta.csv, OUT/preprocessed_MFCC/..., OUT/wav/..., OUT/faces/...
 and OUT/synth.json exactly as docs/architecture.md ("Data layout") describes.
 Identities are face-model prior draws; their voices come from the
 source-filter model of :mod:`train.synth_voice`, whose vocal-tract length,
-pitch, F1 and spectral tilt partly depend on the face's geometry
+pitch, F1 and F2/F3 partly depend on the face's geometry
 (:mod:`train.synth_faces`). See train/README.md for the model. The output is
 a pure function of the arguments (byte-identical for the same seed, whatever
 the number of workers).
@@ -20,6 +20,7 @@ import argparse
 import concurrent.futures
 import csv
 import dataclasses
+import io
 import json
 import multiprocessing
 import os
@@ -229,15 +230,13 @@ def make_identities(
     return specs
 
 
-def _write_xyz(path: Path, vertices: np.ndarray) -> None:
-    """Text point cloud, one "x y z" line per vertex (0.1 micrometre resolution)."""
-    flat = np.asarray(vertices, np.float64).reshape(-1)
-    path.write_text(("%.4f %.4f %.4f\n" * len(vertices)) % tuple(flat.tolist()))
-
-
 def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
     """Write one identity's audio, features, face files and images."""
-    from train import _synth_interim as deps  # TODO(synth): cmp_edge.features/mesh/render
+    from cmp_edge.errors import NoSpeechError
+    from cmp_edge.facemodel import FaceModel
+    from cmp_edge.features import cmp_features
+    from cmp_edge.mesh import save_mesh, write_xyz
+    from cmp_edge.render import write_png
 
     settings, spec, out_name = args
     out = Path(out_name)
@@ -249,8 +248,8 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
             samples = synth_voice.synthesize(spec.speaker, rng.uniform(lo, hi), rng)
             pcm = np.round(samples * 32767.0).astype(np.int16)
             try:
-                feats = deps.cmp_features(pcm.astype(np.float32) / 32768.0, 16000)
-            except ValueError:  # NoSpeechError: nothing voiced; draw another utterance
+                feats = cmp_features(pcm, synth_voice.SAMPLE_RATE)
+            except NoSpeechError:  # nothing voiced: draw another utterance
                 continue
             break
         else:
@@ -259,18 +258,20 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
         feat_dir = out / "preprocessed_MFCC" / spec.vox_id / yt
         wav_dir.mkdir(parents=True, exist_ok=True)
         feat_dir.mkdir(parents=True, exist_ok=True)
-        soundfile.write(wav_dir / f"{nnnnn}.wav", pcm, 16000, subtype="PCM_16")
+        wav = io.BytesIO()  # in memory: soundfile's own file close syncs to disk (slow)
+        soundfile.write(wav, pcm, synth_voice.SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        (wav_dir / f"{nnnnn}.wav").write_bytes(wav.getvalue())
         np.save(feat_dir / f"{nnnnn}.npy", np.ascontiguousarray(feats, dtype=np.float32))
 
-    model = deps.face_model()
-    vertices = np.asarray(model.reconstruct(spec.shape, spec.expr), dtype=np.float32)
+    model = FaceModel.default()
+    vertices = np.asarray(model.reconstruct(spec.shape, spec.expr, threads=1), dtype=np.float32)
     params = np.zeros(SHAPE_DIMS + EXPR_DIMS, np.float32)
     params[: len(spec.shape)] = spec.shape
     params[SHAPE_DIMS : SHAPE_DIMS + len(spec.expr)] = spec.expr
     face_dir = out / "faces" / spec.name
     face_dir.mkdir(parents=True, exist_ok=True)
-    _write_xyz(face_dir / "0.xyz", vertices)
-    deps.save_mesh(face_dir / "0.obj", vertices, model.triangles)
+    write_xyz(face_dir / "0.xyz", vertices)
+    save_mesh(face_dir / "0.obj", vertices, model.triangles)
     albedo = synth_faces.random_albedo(vertices, _rng(seed, 4, spec.index))
     for k in range(spec.n_images):
         np.save(face_dir / f"{k}.npy", params)
@@ -281,7 +282,7 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
             image = synth_faces.render_face(
                 vertices, model.triangles, albedo, _rng(seed, 3, spec.index, k), settings.image_size
             )
-            deps.write_png(face_dir / f"{k}.png", image)
+            write_png(face_dir / f"{k}.png", image)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -308,7 +309,7 @@ def generate(
     Raises:
         FileExistsError: ``out`` exists and is not empty, and ``force`` is False.
     """
-    from train import _synth_interim as deps  # TODO(synth): FaceModel.default()
+    from cmp_edge.facemodel import FaceModel
 
     out_path = Path(out)
     if out_path.exists() and any(out_path.iterdir()):
@@ -318,7 +319,7 @@ def generate(
             shutil.rmtree(out_path / sub, ignore_errors=True)
     out_path.mkdir(parents=True, exist_ok=True)
 
-    model = deps.face_model()
+    model = FaceModel.default()
     geometry = synth_faces.FaceGeometry.for_model(model)
     n_shape = min(40, model.shape_basis.shape[1])
     n_expr = min(10, model.expr_basis.shape[1])

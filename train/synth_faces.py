@@ -40,15 +40,15 @@ GEOMETRY_FACTORS = (
     "jaw_ratio",
 )
 
-#: Weights (rows: VOICE_FACTORS vtl, f0, f1, tilt; columns: GEOMETRY_FACTORS) of
+#: Weights (rows: VOICE_FACTORS vtl, f0, f1, f2; columns: GEOMETRY_FACTORS) of
 #: the planted geometry scores read by the voice. Each score is standardised
 #: over the prior, so only the direction of a row matters.
 PLANTED_WEIGHTS = np.array(
     [
-        [0.6, 0.6, 0.5, 0.0, 0.0, 0.0],  # vocal-tract length: head size, face height, ER
+        [0.4, 0.5, 0.0, 0.8, 0.0, 0.0],  # vocal-tract length: head width, face height, FR
         [0.4, 0.0, 0.0, 0.0, 0.0, 0.9],  # pitch: head width, jaw (CR)
-        [0.0, 0.3, 0.0, 0.0, 1.0, 0.0],  # F1 scale: mid-face width (MR), face height
-        [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],  # spectral tilt: forehead width (FR)
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],  # F1 scale: mid-face width (MR)
+        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],  # F2/F3 scale: ear width (ER)
     ]
 )
 
@@ -111,11 +111,9 @@ class FaceGeometry:
             planted_std=np.ones(len(VOICE_FACTORS)),
         )
         rng = np.random.default_rng(_REFERENCE_SEED)
-        raw = np.stack(
-            [
-                partial.measure(rng.standard_normal(n_shape), rng.standard_normal(n_expr))
-                for _ in range(_REFERENCE_DRAWS)
-            ]
+        raw = partial.measure(
+            rng.standard_normal((_REFERENCE_DRAWS, n_shape)),
+            rng.standard_normal((_REFERENCE_DRAWS, n_expr)),
         )
         mean, std = raw.mean(axis=0), raw.std(axis=0)
         z = (raw - mean) / np.maximum(std, 1e-12)
@@ -128,22 +126,26 @@ class FaceGeometry:
         )
 
     def points(self, shape: np.ndarray, expr: np.ndarray) -> dict[str, np.ndarray]:
-        """Landmark positions (3,) by name for one coefficient vector."""
-        pts = self.mean_points + self.shape_rows @ shape + self.expr_rows @ expr
-        return dict(zip(self.names, pts, strict=True))
+        """Landmark positions by name, (..., 3), for coefficients (..., Ks) and (..., Ke)."""
+        pts = (
+            self.mean_points
+            + np.einsum("lck,...k->...lc", self.shape_rows, shape)
+            + np.einsum("lck,...k->...lc", self.expr_rows, expr)
+        )
+        return {name: pts[..., i, :] for i, name in enumerate(self.names)}
 
     def measure(self, shape: np.ndarray, expr: np.ndarray) -> np.ndarray:
-        """Raw geometry factors (G,) in the order of :data:`GEOMETRY_FACTORS`."""
-        p = self.points(shape, expr)
-        width = {k: float(np.linalg.norm(p[a] - p[b])) for k, (a, b) in _PAIRS.items()}
+        """Raw geometry factors (..., G) in the order of :data:`GEOMETRY_FACTORS`."""
+        p = self.points(np.asarray(shape, np.float64), np.asarray(expr, np.float64))
+        width = {k: np.linalg.norm(p[a] - p[b], axis=-1) for k, (a, b) in _PAIRS.items()}
         if _HEIGHT[0] in p:
-            height = float(np.linalg.norm(p[_HEIGHT[0]] - p[_HEIGHT[1]]))
+            height = np.linalg.norm(p[_HEIGHT[0]] - p[_HEIGHT[1]], axis=-1)
         else:  # upper-face height: forehead centre to cheek centre
             top = 0.5 * (p["forehead_left"] + p["forehead_right"])
             low = 0.5 * (p["cheek_left"] + p["cheek_right"])
-            height = float(np.linalg.norm(top - low))
+            height = np.linalg.norm(top - low, axis=-1)
         oicd = width["oicd"]
-        return np.array(
+        return np.stack(
             [
                 width["ear"],
                 height,
@@ -151,7 +153,8 @@ class FaceGeometry:
                 width["forehead"] / oicd,
                 width["mid"] / oicd,
                 width["jaw"] / oicd,
-            ]
+            ],
+            axis=-1,
         )
 
     def standardise(self, raw: np.ndarray) -> np.ndarray:
@@ -203,22 +206,28 @@ def render_face(
 ) -> np.ndarray:
     """One photo-like render (size, size, 3) uint8 of a face mesh.
 
-    Random small pose (about the mesh centroid), light direction and
-    intensity, and a uniform background colour.
+    Random small head rotation, light direction (around front-top), ambient
+    fraction, framing margin and a uniform background colour; rendered
+    orthographically by :func:`cmp_edge.render.render_mesh` with 2x2
+    supersampling.
     """
-    from train import _synth_interim as deps  # TODO(synth): cmp_edge.render.render_mesh
+    from cmp_edge.render import render_mesh
 
-    centre = vertices.mean(axis=0)
-    posed = (vertices - centre) @ random_pose(rng).T + centre
-    direction = rng.normal([0.0, 0.3, 1.0], [0.5, 0.3, 0.1])
-    direction /= np.linalg.norm(direction)
-    ambient = rng.uniform(0.25, 0.45)
-    background = rng.uniform(0.0, 1.0, 3)
-    return deps.render_mesh(
-        posed.astype(np.float32),
+    rotation = random_pose(rng)
+    light = rng.normal([0.0, 0.3, 1.0], [0.5, 0.3, 0.1])
+    light /= np.linalg.norm(light)
+    ambient = float(rng.uniform(0.25, 0.45))
+    background = tuple(int(c) for c in rng.integers(0, 256, 3))
+    margin = float(rng.uniform(0.06, 0.14))
+    return render_mesh(
+        vertices,
         triangles,
-        size=size,
+        size,
+        rotation,
         colors=albedo,
-        light=(direction, ambient),
+        light_dir=tuple(float(c) for c in light),
+        ambient=ambient,
         background=background,
+        margin=margin,
+        antialias=2,
     )

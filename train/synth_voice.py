@@ -56,7 +56,7 @@ _F5_REFERENCE = 4500.0
 _FRICATIVES = np.array([[5200.0, 1400.0], [3000.0, 900.0], [4500.0, 3500.0], [1800.0, 700.0]])
 
 #: Names of the voice factors, in the order of :func:`speaker_from_factors`' weights.
-VOICE_FACTORS = ("vtl", "f0", "f1", "tilt")
+VOICE_FACTORS = ("vtl", "f0", "f1", "f2")
 
 # Kinds of segment in an utterance plan.
 _SILENCE, _VOWEL, _FRICATIVE = 0, 1, 2
@@ -70,6 +70,7 @@ class Speaker:
         f0_hz: mean fundamental frequency of the glottal source.
         vtl_cm: vocal-tract length; every formant scales by 17.5 / vtl_cm.
         f1_scale: extra factor on F1 only (pharynx / jaw opening).
+        f2_scale: extra factor on F2 and F3 (oral cavity / tongue body).
         open_quotient: fraction of a glottal period with the glottis open
             (0.4 pressed .. 0.8 breathy); sets the source's spectral tilt.
         jitter: standard deviation of the relative period perturbation.
@@ -80,6 +81,7 @@ class Speaker:
     f0_hz: float
     vtl_cm: float
     f1_scale: float = 1.0
+    f2_scale: float = 1.0
     open_quotient: float = 0.6
     jitter: float = 0.01
     shimmer: float = 0.04
@@ -107,7 +109,7 @@ def speaker_from_factors(
     """Draw a speaker whose voice depends partly on face geometry.
 
     Each voice factor ``v_j`` (``VOICE_FACTORS``: vocal-tract length, pitch,
-    F1 scale, spectral tilt) is a unit-variance mix of a planted geometry
+    F1 scale, F2/F3 scale) is a unit-variance mix of a planted geometry
     score ``g_j`` (a standardised combination of face measurements, see
     ``train.synth_faces``) and independent nuisance::
 
@@ -115,12 +117,12 @@ def speaker_from_factors(
 
     so that ``corr(v_j, g_j) = c``. The physical parameters then are::
 
-        vtl  = L_g * exp(0.055 * v_vtl)      L_g = 17.5 cm (m), 14.8 cm (f)
+        vtl  = L_g * exp(0.07 * v_vtl)      L_g = 17.5 cm (m), 14.8 cm (f)
         f0   = F_g * exp(-0.13 * v_f0)        F_g = 115 Hz (m), 205 Hz (f)
-        f1_scale      = exp(0.06 * v_f1)
-        open_quotient = 0.6 + 0.07 * v_tilt   (clipped to [0.35, 0.85])
+        f1_scale = exp(0.06 * v_f1)
+        f2_scale = exp(0.05 * v_f2)
 
-    Jitter, shimmer and breathiness are pure nuisance.
+    Open quotient, jitter, shimmer and breathiness are pure nuisance.
 
     Args:
         planted: (len(VOICE_FACTORS),) standardised geometry scores ``g``.
@@ -139,10 +141,11 @@ def speaker_from_factors(
     nuisance = rng.standard_normal(len(VOICE_FACTORS))
     v = coupling * g + math.sqrt(1.0 - coupling**2) * nuisance
     speaker = Speaker(
-        vtl_cm=(17.5 if male else 14.8) * math.exp(0.055 * v[0]),
+        vtl_cm=(17.5 if male else 14.8) * math.exp(0.07 * v[0]),
         f0_hz=float(np.clip((115.0 if male else 205.0) * math.exp(-0.13 * v[1]), 60.0, 400.0)),
         f1_scale=math.exp(0.06 * v[2]),
-        open_quotient=float(np.clip(0.6 + 0.07 * v[3], 0.35, 0.85)),
+        f2_scale=math.exp(0.05 * v[3]),
+        open_quotient=float(rng.uniform(0.5, 0.7)),
         jitter=float(rng.uniform(0.005, 0.02)),
         shimmer=float(rng.uniform(0.02, 0.08)),
         breathiness=float(rng.uniform(0.02, 0.12)),
@@ -226,11 +229,12 @@ def _glottal_source(speaker: Speaker, f0_track: np.ndarray, rng: np.random.Gener
     """
     fs = SAMPLE_RATE
     n = len(f0_track)
-    jitter = speaker.jitter * rng.standard_normal(int(n * 600 / fs) + 16)
+    jitter = (1.0 + speaker.jitter * rng.standard_normal(int(n * 600 / fs) + 16)).tolist()
+    period = (fs / f0_track).tolist()
     edges_list = [0.0]
     t = 0.0
     while t < n:
-        t += max(fs / f0_track[int(t)] * (1.0 + jitter[len(edges_list)]), 8.0)
+        t += max(period[int(t)] * jitter[len(edges_list)], 8.0)
         edges_list.append(t)
     edges = np.asarray(edges_list)
     amps = 1.0 + speaker.shimmer * rng.standard_normal(len(edges) - 1)
@@ -239,11 +243,11 @@ def _glottal_source(speaker: Speaker, f0_track: np.ndarray, rng: np.random.Gener
     phase = (idx - edges[k]) / (edges[k + 1] - edges[k])
     oq = speaker.open_quotient
     rise, fall = 0.7 * oq, 0.3 * oq
-    flow = np.where(
-        phase < rise,
-        0.5 - 0.5 * np.cos(np.pi * phase / rise),
-        np.where(phase < oq, np.cos(0.5 * np.pi * (phase - rise) / fall), 0.0),
-    )
+    flow = np.zeros(n)
+    opening = phase < rise
+    closing = ~opening & (phase < oq)
+    flow[opening] = 0.5 - 0.5 * np.cos(np.pi / rise * phase[opening])
+    flow[closing] = np.cos(0.5 * np.pi / fall * (phase[closing] - rise))
     flow *= amps[k]
     excitation = np.diff(flow, prepend=0.0)
     aspiration = rng.standard_normal(n) * flow
@@ -311,8 +315,9 @@ def synthesize(speaker: Speaker, seconds: float, rng: np.random.Generator) -> np
     for kind, start, end, variant in plan:
         length = end - start
         if kind == _VOWEL:
-            formants = _VOWELS[variant] * length_ratio * rng.uniform(0.95, 1.05, 4)
+            formants = _VOWELS[variant] * length_ratio * rng.uniform(0.97, 1.03, 4)
             formants[0] *= speaker.f1_scale
+            formants[1:3] *= speaker.f2_scale
             freqs = np.append(formants, _F5_REFERENCE * length_ratio)
             freqs = np.minimum(freqs, 0.45 * fs)
             seg = source[start:end] * _raised_cosine(length, ramp)

@@ -2,6 +2,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
+#include <memory>
 #include <string>
 
 #include "bindings/registry.h"
@@ -31,6 +33,20 @@ LogMelConfig make_log_mel_config(int sample_rate, int n_mels, double f_min, doub
   return c;
 }
 
+std::unique_ptr<LogMelPlan> make_log_mel_plan(const LogMelConfig& config,
+                                              const std::string& isa,
+                                              const std::string& precision) {
+  CMP_CHECK_ARG(isa == "auto" || isa == "generic" || isa == "avx2+fma", "isa='", isa,
+                "' must be 'auto', 'generic' or 'avx2+fma'");
+  CMP_CHECK_ARG(precision == "auto" || precision == "float32" || precision == "float64",
+                "precision='", precision, "' must be 'auto', 'float32' or 'float64'");
+  const Isa i = isa == "auto" ? best_isa() : isa == "generic" ? Isa::kGeneric : Isa::kAvx2;
+  const Precision p = precision == "auto"      ? default_precision()
+                      : precision == "float32" ? Precision::kFloat32
+                                               : Precision::kFloat64;
+  return std::make_unique<LogMelPlan>(config, i, p);
+}
+
 py::array_t<float> signal_arg(const py::handle& obj, const char* what) {
   CMP_CHECK_ARG(py::isinstance<py::array>(obj), what, " must be a NumPy array");
   const auto arr = py::reinterpret_borrow<py::array>(obj);
@@ -46,22 +62,18 @@ void register_log_mel(py::module_& m) {
                          "Batch CMP log-mel with precomputed tables (spec section 1).")
       .def(py::init([](int sample_rate, int n_mels, double f_min, double f_max, int n_fft,
                        int win_length, int hop_length, double preemphasis,
-                       const std::string& window, double floor, const std::string& isa) {
-             const LogMelConfig c = make_log_mel_config(sample_rate, n_mels, f_min, f_max, n_fft,
-                                                        win_length, hop_length, preemphasis,
-                                                        window, floor);
-             CMP_CHECK_ARG(isa == "auto" || isa == "generic" || isa == "avx2+fma", "isa='", isa,
-                           "' must be 'auto', 'generic' or 'avx2+fma'");
-             const Isa chosen = isa == "auto" ? best_isa()
-                                : isa == "generic" ? Isa::kGeneric
-                                                   : Isa::kAvx2;
-             return LogMelPlan(c, chosen);
+                       const std::string& window, double floor, const std::string& isa,
+                       const std::string& precision) {
+             return make_log_mel_plan(make_log_mel_config(sample_rate, n_mels, f_min, f_max,
+                                                          n_fft, win_length, hop_length,
+                                                          preemphasis, window, floor),
+                                      isa, precision);
            }),
            py::kw_only(), py::arg("sample_rate") = 16000, py::arg("n_mels") = 64,
            py::arg("f_min") = 20.0, py::arg("f_max") = 7200.0, py::arg("n_fft") = 1024,
            py::arg("win_length") = 400, py::arg("hop_length") = 160,
            py::arg("preemphasis") = 0.97, py::arg("window") = "hamming",
-           py::arg("floor") = 1e-5, py::arg("isa") = "auto")
+           py::arg("floor") = 1e-5, py::arg("isa") = "auto", py::arg("precision") = "auto")
       .def(
           "compute",
           [](const LogMelPlan& plan, const py::object& samples, double scale, int threads) {
@@ -70,8 +82,8 @@ void register_log_mel(py::module_& m) {
             CMP_CHECK_ARG(threads >= 1, "threads must be >= 1, got ", threads);
             const int64_t n = x.shape(0);
             const float* data = x.data();
-            for (int64_t i = 0; i < n; ++i)
-              CMP_CHECK_ARG(std::isfinite(data[i]), "samples contain NaN or Inf (index ", i, ")");
+            const int64_t bad = first_non_finite(data, n);
+            CMP_CHECK_ARG(bad < 0, "samples contain NaN or Inf (first at index ", bad, ")");
             const int64_t frames = plan.num_frames(n);
             py::array_t<float> out({frames, static_cast<int64_t>(plan.n_mels())});
             float* dst = out.mutable_data();
@@ -88,8 +100,12 @@ void register_log_mel(py::module_& m) {
       .def_property_readonly("n_mels", &LogMelPlan::n_mels)
       .def_property_readonly("isa", [](const LogMelPlan& p) { return isa_name(p.isa()); },
                              "Instruction set of the kernel: 'avx2+fma' or 'generic'.")
+      .def_property_readonly(
+          "precision", [](const LogMelPlan& p) { return precision_name(p.precision()); },
+          "Arithmetic of the kernel: 'float32' or 'float64'.")
       .def("__repr__", [](const LogMelPlan& p) {
-        return "LogMel(" + p.config().repr() + ", isa='" + isa_name(p.isa()) + "')";
+        return "LogMel(" + p.config().repr() + ", isa='" + isa_name(p.isa()) + "', precision='" +
+               precision_name(p.precision()) + "')";
       });
   m.def("log_mel_best_isa", [] { return std::string(isa_name(best_isa())); },
         "The instruction set the log-mel kernels use on this CPU by default.");

@@ -1,8 +1,137 @@
-// Python bindings for the render component (to be filled by its owner).
+// Python bindings for the render component (csrc/render.h).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
 #include "bindings/registry.h"
+#include "common/check.h"
+#include "render.h"
+
+namespace py = pybind11;
 
 namespace cmp_edge {
+namespace {
 
-void register_render(pybind11::module_& /*m*/) {}
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+
+void check_rows3(const py::array& a, const char* name) {
+  CMP_CHECK_ARG(a.ndim() == 2 && a.shape(1) == 3, name, " must have shape (n, 3), got ndim ",
+                a.ndim());
+}
+
+void copy3(const FloatArray& src, float* dst, const char* name) {
+  CMP_CHECK_ARG(src.ndim() == 1 && src.shape(0) == 3, name, " must have 3 values");
+  for (int k = 0; k < 3; ++k) dst[k] = src.data()[k];
+}
+
+int64_t render_mesh_into_py(py::array image, const FloatArray& vertices,
+                            const IntArray& triangles, const py::object& colors,
+                            const FloatArray& rotation, float scale,
+                            const FloatArray& translation, const FloatArray& light_dir,
+                            float ambient, float alpha, const FloatArray& base_color,
+                            const py::object& depth, int threads) {
+  CMP_CHECK_ARG(image.dtype().is(py::dtype::of<uint8_t>()), "image must be uint8");
+  CMP_CHECK_ARG(image.ndim() == 3 && image.shape(2) == 3, "image must have shape (H, W, 3)");
+  CMP_CHECK_ARG((image.flags() & py::array::c_style) != 0 && image.writeable(),
+                "image must be C-contiguous and writeable");
+  const int64_t h = image.shape(0), w = image.shape(1);
+  CMP_CHECK_ARG(h > 0 && w > 0 && h <= 65536 && w <= 65536, "image size must be 1..65536");
+  check_rows3(vertices, "vertices");
+  check_rows3(triangles, "triangles");
+  CMP_CHECK_ARG(rotation.ndim() == 2 && rotation.shape(0) == 3 && rotation.shape(1) == 3,
+                "rotation must have shape (3, 3)");
+  RenderParams p;
+  for (int k = 0; k < 9; ++k) p.rotation[k] = rotation.data()[k];
+  p.scale = scale;
+  copy3(translation, p.translation, "translation");
+  copy3(light_dir, p.light_dir, "light_dir");
+  copy3(base_color, p.base_color, "base_color");
+  p.ambient = ambient;
+  p.alpha = alpha;
+  p.threads = threads;
+  FloatArray col;
+  const bool has_colors = !colors.is_none();
+  if (has_colors) {
+    col = FloatArray::ensure(colors);
+    CMP_CHECK_ARG(col, "colors must be a float array");
+    check_rows3(col, "colors");
+    CMP_CHECK_ARG(col.shape(0) == vertices.shape(0), "colors must have one row per vertex (",
+                  vertices.shape(0), "), got ", col.shape(0));
+  }
+  float* depth_ptr = nullptr;
+  py::array_t<float> depth_arr;
+  if (!depth.is_none()) {
+    CMP_CHECK_ARG(py::isinstance<py::array_t<float>>(depth), "depth must be a float32 array");
+    depth_arr = depth.cast<py::array_t<float>>();
+    CMP_CHECK_ARG(depth_arr.ndim() == 2 && depth_arr.shape(0) == h && depth_arr.shape(1) == w &&
+                      (depth_arr.flags() & py::array::c_style) != 0 && depth_arr.writeable(),
+                  "depth must be a writeable C-contiguous float32 (H, W) array");
+    depth_ptr = depth_arr.mutable_data();
+  }
+  uint8_t* img = static_cast<uint8_t*>(image.mutable_data());
+  const float* colp = has_colors ? col.data() : nullptr;
+  py::gil_scoped_release release;
+  return render_mesh(vertices.data(), vertices.shape(0), triangles.data(), triangles.shape(0),
+                     colp, p, img, static_cast<int>(h), static_cast<int>(w), depth_ptr);
+}
+
+py::bytes format_obj_py(const FloatArray& vertices, const IntArray& triangles,
+                        const py::object& colors) {
+  check_rows3(vertices, "vertices");
+  check_rows3(triangles, "triangles");
+  FloatArray col;
+  const bool has_colors = !colors.is_none();
+  if (has_colors) {
+    col = FloatArray::ensure(colors);
+    CMP_CHECK_ARG(col, "colors must be a float array");
+    check_rows3(col, "colors");
+    CMP_CHECK_ARG(col.shape(0) == vertices.shape(0), "colors must have one row per vertex");
+  }
+  std::string text;
+  {
+    py::gil_scoped_release release;
+    text = format_obj(vertices.data(), vertices.shape(0), triangles.data(), triangles.shape(0),
+                      has_colors ? col.data() : nullptr);
+  }
+  return py::bytes(text);
+}
+
+py::array_t<uint8_t> png_unfilter_py(const py::bytes& data, int64_t height, int64_t width,
+                                     int bpp) {
+  const std::string_view view = data;
+  CMP_CHECK_ARG(height > 0 && width > 0 && bpp >= 1 && bpp <= 8, "bad PNG geometry");
+  py::array_t<uint8_t> out({height, width * bpp});
+  uint8_t* dst = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    png_unfilter(reinterpret_cast<const uint8_t*>(view.data()), view.size(), height, width, bpp,
+                 dst);
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_render(py::module_& m) {
+  m.def("render_mesh_into", &render_mesh_into_py, py::arg("image"), py::arg("vertices"),
+        py::arg("triangles"), py::arg("colors"), py::arg("rotation"), py::arg("scale"),
+        py::arg("translation"), py::arg("light_dir"), py::arg("ambient"), py::arg("alpha"),
+        py::arg("base_color"), py::arg("depth") = py::none(), py::arg("threads") = 1,
+        "Z-buffer render of a triangle mesh into image (H, W, 3) uint8, in place.\n\n"
+        "view = scale * rotation @ v + translation (x right, y up, z toward the viewer, "
+        "pixels); column = view.x, row = H - view.y. Lambertian, two-sided, per-pixel "
+        "normals; colors (N, 3) float in [0, 1] or None (base_color). depth: optional "
+        "float32 (H, W) output (-inf where empty). Returns the number of covered pixels.");
+  m.def("format_obj", &format_obj_py, py::arg("vertices"), py::arg("triangles"),
+        py::arg("colors") = py::none(),
+        "Wavefront OBJ text (bytes): 'v x y z [r g b]' and 'f a b c' (1-based) lines, "
+        "shortest round-trip float32 decimals.");
+  m.def("png_unfilter", &png_unfilter_py, py::arg("data"), py::arg("height"), py::arg("width"),
+        py::arg("bpp"),
+        "Undo PNG scanline filters 0-4: data is the inflated IDAT stream; returns "
+        "(height, width * bpp) uint8.");
+}
 
 }  // namespace cmp_edge

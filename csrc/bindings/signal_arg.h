@@ -3,6 +3,7 @@
 
 #include <pybind11/numpy.h>
 
+#include <memory>
 #include <string>
 
 #include "log_mel.h"
@@ -13,6 +14,10 @@ namespace cmp_edge {
 LogMelConfig make_log_mel_config(int sample_rate, int n_mels, double f_min, double f_max,
                                  int n_fft, int win_length, int hop_length, double preemphasis,
                                  const std::string& window, double floor);
+
+// A plan for isa "auto" | "generic" | "avx2+fma" and precision "auto" | "float32" | "float64".
+std::unique_ptr<LogMelPlan> make_log_mel_plan(const LogMelConfig& config, const std::string& isa,
+                             const std::string& precision);
 
 // A 1-D real numeric NumPy array as contiguous float32 (cast/copied when needed);
 // other inputs raise ValueError.

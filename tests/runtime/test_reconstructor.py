@@ -214,3 +214,19 @@ def test_bundle_folder(tmp_path: Path, bundle) -> None:  # noqa: ANN001
     folder.mkdir()
     shutil.copy(bundle, folder / "model.onnx")
     assert Reconstructor(folder).model_path == folder / "model.onnx"
+
+
+def test_default_model_works_out_of_the_box(voice16k) -> None:  # noqa: ANN001
+    from cmp_edge.bundle import default_model_path
+    from cmp_edge.facemodel import FaceModel
+    from cmp_edge.reconstructor import Reconstructor
+
+    rec = Reconstructor(threads=1)
+    assert rec.model_path == default_model_path()
+    assert default_model_path().stat().st_size <= 5_000_000
+    assert rec.face_model_id == FaceModel.default().id
+    assert rec.info.kind == "supervised"
+    assert "synthetic" in rec.info.provenance.get("trained_on", "synthetic")
+    face = rec.predict(voice16k, 16000)
+    assert face.vertices.shape == FaceModel.default().mean.shape
+    assert np.all(np.isfinite(face.vertices))

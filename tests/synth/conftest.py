@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ SMALL = synth.CorpusSettings(
 CORRELATION = synth.CorpusSettings(
     identities=48, utterances=2, seed=11, utterance_seconds=(3.0, 3.0), images=False
 )
+UNCOUPLED = dataclasses.replace(CORRELATION, utterances=1, coupling=0.0)
 
 
 @pytest.fixture(scope="session")
@@ -29,4 +31,12 @@ def correlation_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """48 identities x 2 utterances of 3 s, no images."""
     out = tmp_path_factory.mktemp("corr") / "corpus"
     synth.generate(out, CORRELATION, workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def uncoupled_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like ``correlation_corpus`` but with --coupling 0 and one utterance each."""
+    out = tmp_path_factory.mktemp("uncoupled") / "corpus"
+    synth.generate(out, UNCOUPLED, workers=2)
     return out

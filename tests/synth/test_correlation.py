@@ -12,21 +12,30 @@ from tests.synth._helpers import median_f0
 from train import synth
 
 
-def test_pitch_correlates_with_head_width(correlation_corpus: Path) -> None:
-    info = json.loads((correlation_corpus / "synth.json").read_text())
+def _pitch_vs_head_width(corpus: Path) -> float:
+    """Pearson r between log median pitch (estimated from the wavs) and head width."""
+    info = json.loads((corpus / "synth.json").read_text())
     widths, pitches = [], []
     for record in info["identities"]:
         estimates = []
         for utt in record["utterances"]:
-            pcm, _ = soundfile.read(
-                str(correlation_corpus / "wav" / record["vox_id"] / f"{utt}.wav"), dtype="int16"
-            )
+            wav = corpus / "wav" / record["vox_id"] / f"{utt}.wav"
+            pcm, _ = soundfile.read(str(wav), dtype="int16")
             estimates.append(median_f0(pcm))
         widths.append(record["geometry"]["head_width"])
         pitches.append(np.log(np.median(estimates)))
-    r = float(np.corrcoef(widths, pitches)[0, 1])
+    return float(np.corrcoef(widths, pitches)[0, 1])
+
+
+def test_pitch_correlates_with_head_width(correlation_corpus: Path) -> None:
+    r = _pitch_vs_head_width(correlation_corpus)
     # bigger heads -> lower voices; clearly non-zero over 48 identities, but far from perfect
     assert -0.95 < r < -0.3, r
+
+
+def test_no_coupling_no_correlation(uncoupled_corpus: Path) -> None:
+    r = _pitch_vs_head_width(uncoupled_corpus)
+    assert abs(r) < 0.3, r
 
 
 def test_planted_scores_are_partial(correlation_corpus: Path) -> None:

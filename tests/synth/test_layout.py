@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from cmp_edge.facemodel import FaceModel
 from tests.synth._helpers import read_png
 from train import synth
 
@@ -94,9 +95,7 @@ def test_faces(small_corpus: tuple[Path, list[synth.IdentitySpec]]) -> None:
 def test_xyz_is_the_reconstruction(small_corpus: tuple[Path, list[synth.IdentitySpec]]) -> None:
     out, specs = small_corpus
     spec = specs[0]
-    from train import _synth_interim as deps
-
-    model = deps.face_model()
+    model = FaceModel.default()
     expected = model.reconstruct(spec.shape.astype(np.float32), spec.expr.astype(np.float32))
     xyz = np.loadtxt(out / "faces" / spec.name / "0.xyz")
     np.testing.assert_allclose(xyz, expected, atol=1e-3)

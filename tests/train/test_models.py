@@ -149,3 +149,17 @@ def test_end_to_end_wrappers_output_51() -> None:
 def test_build_rejects_unknown_name() -> None:
     with pytest.raises(ValueError, match="unknown network"):
         models.build("nope", {})
+
+
+def test_torch_face_model_matches_face_model_reconstruct() -> None:
+    from cmp_edge.facemodel import FaceModel
+
+    fm = FaceModel.default()
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=40).astype(np.float32)
+    e = rng.normal(size=10).astype(np.float32)
+    ref = fm.reconstruct(a, e, scale=1.25)
+    keep = np.arange(0, fm.n_vertices, 97)
+    layer = models.TorchFaceModel(fm, keep)
+    p = torch.from_numpy(np.concatenate([[1.25], a, e]).astype(np.float32)[None])
+    np.testing.assert_allclose(layer(p)[0].numpy(), ref[keep], atol=2e-3, rtol=1e-4)

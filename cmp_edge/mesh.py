@@ -1,0 +1,274 @@
+"""Mesh and parameter files: PLY (binary little-endian), OBJ, XYZ, NPZ/JSON.
+
+Every writer is atomic (:func:`cmp_edge._io.atomic_write`): the data goes to a
+temporary file beside the target that replaces it only when complete, so a
+reader never sees a partial file.
+
+Vertices are written as float32 (x, y, z in model units, e.g. mm); triangles
+as 0-based int32 indices in PLY and 1-based in OBJ; optional per-vertex
+colours as uint8 RGB (PLY ``red green blue`` properties; OBJ ``v x y z r g b``
+with r, g, b = value / 255 as floats, the extension read by trimesh, MeshLab
+and Blender).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cmp_edge._io import write_chunks
+from cmp_edge.errors import OutputError
+
+__all__ = [
+    "load_params",
+    "save_mesh",
+    "save_params",
+    "write_obj",
+    "write_ply",
+    "write_xyz",
+]
+
+_FACE_DTYPE = np.dtype([("n", "u1"), ("i", "<i4", (3,))])  # packed: 13 bytes per face
+_COLORED_VERTEX_DTYPE = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))])  # 15 bytes
+
+
+def _check_mesh(
+    vertices: npt.ArrayLike, triangles: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+    """Validated float32 (N, 3) vertices and int32 (F, 3) triangles."""
+    verts = np.ascontiguousarray(vertices, dtype=np.float32)
+    if verts.ndim != 2 or verts.shape[1] != 3:
+        raise ValueError(f"vertices must have shape (N, 3), got {verts.shape}")
+    if not np.isfinite(verts).all():
+        raise ValueError("vertices must be finite (NaN or infinity found)")
+    tris = np.asarray(triangles)
+    if tris.ndim != 2 or tris.shape[1] != 3:
+        raise ValueError(f"triangles must have shape (F, 3), got {tris.shape}")
+    if tris.size:
+        if not np.issubdtype(tris.dtype, np.integer):
+            raise ValueError(f"triangles must hold integers, got {tris.dtype}")
+        lo, hi = int(tris.min()), int(tris.max())
+        if lo < 0 or hi >= len(verts):
+            raise IndexError(
+                f"triangles refer to vertex {lo if lo < 0 else hi}, "
+                f"but the mesh has {len(verts)} vertices"
+            )
+    return verts, np.ascontiguousarray(tris, dtype=np.int32)
+
+
+def _check_colors(colors: npt.ArrayLike | None, n: int) -> npt.NDArray[np.uint8] | None:
+    """Per-vertex colours as uint8 (N, 3): uint8 kept, floats in [0, 1] scaled by 255."""
+    if colors is None:
+        return None
+    arr = np.asarray(colors)
+    if arr.shape != (n, 3):
+        raise ValueError(f"colors must have shape ({n}, 3), got {arr.shape}")
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if np.issubdtype(arr.dtype, np.integer):
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError("integer colors must be in 0-255")
+        return arr.astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all() or (arr.size and (arr.min() < 0 or arr.max() > 1)):
+            raise ValueError("float colors must be finite and in [0, 1]")
+        return np.rint(arr * 255.0).astype(np.uint8)
+    raise ValueError(f"colors must be uint8 or float, got {arr.dtype}")
+
+
+def write_ply(
+    path: str | os.PathLike[str],
+    vertices: npt.ArrayLike,
+    triangles: npt.ArrayLike,
+    colors: npt.ArrayLike | None = None,
+    *,
+    overwrite: bool = True,
+) -> None:
+    """Write a binary little-endian PLY mesh.
+
+    Args:
+        path: output file (any suffix).
+        vertices: (N, 3) positions, stored as float32 ``x y z``.
+        triangles: (F, 3) 0-based vertex indices, stored as
+            ``list uchar int vertex_indices``.
+        colors: optional (N, 3) uint8 RGB or float in [0, 1], stored as uchar
+            ``red green blue``.
+        overwrite: replace an existing file (else OutputError).
+
+    Raises:
+        ValueError: bad shapes or non-finite vertices. IndexError: a triangle
+            index outside [0, N). OutputError: the path cannot be written.
+    """
+    verts, tris = _check_mesh(vertices, triangles)
+    cols = _check_colors(colors, len(verts))
+    header = [
+        "ply",
+        "format binary_little_endian 1.0",
+        "comment cmp-edge",
+        f"element vertex {len(verts)}",
+        "property float x",
+        "property float y",
+        "property float z",
+    ]
+    if cols is not None:
+        header += ["property uchar red", "property uchar green", "property uchar blue"]
+        vertex_block = np.empty(len(verts), dtype=_COLORED_VERTEX_DTYPE)
+        vertex_block["p"] = verts
+        vertex_block["c"] = cols
+    else:
+        vertex_block = verts.astype("<f4", copy=False)
+    header += [f"element face {len(tris)}", "property list uchar int vertex_indices", "end_header"]
+    faces = np.empty(len(tris), dtype=_FACE_DTYPE)
+    faces["n"] = 3
+    faces["i"] = tris
+    head = ("\n".join(header) + "\n").encode("ascii")
+    write_chunks(path, (head, vertex_block.tobytes(), faces.tobytes()), overwrite=overwrite)
+
+
+def write_obj(
+    path: str | os.PathLike[str],
+    vertices: npt.ArrayLike,
+    triangles: npt.ArrayLike,
+    colors: npt.ArrayLike | None = None,
+    *,
+    overwrite: bool = True,
+) -> None:
+    """Write a Wavefront OBJ mesh (text; formatted by the C++ core).
+
+    Lines are ``v x y z`` (or ``v x y z r g b`` with colours as value / 255)
+    with each float32 printed in its shortest round-trip decimal form, then
+    ``f a b c`` with 1-based indices. Arguments and errors as in
+    :func:`write_ply`.
+    """
+    from cmp_edge import _C
+
+    verts, tris = _check_mesh(vertices, triangles)
+    cols = _check_colors(colors, len(verts))
+    col_floats = None if cols is None else cols.astype(np.float32) / np.float32(255.0)
+    text = _C.format_obj(verts, tris, col_floats)
+    write_chunks(path, (b"# cmp-edge\n", text), overwrite=overwrite)
+
+
+def write_xyz(
+    path: str | os.PathLike[str], vertices: npt.ArrayLike, *, overwrite: bool = True
+) -> None:
+    """Write vertices as text, one ``x y z`` line per vertex (the Voxceleb-3D ``.xyz`` layout)."""
+    from cmp_edge import _C
+
+    verts, tris = _check_mesh(vertices, np.zeros((0, 3), dtype=np.int32))
+    text: bytes = _C.format_obj(verts, tris, None)
+    write_chunks(path, (text.replace(b"v ", b""),), overwrite=overwrite)
+
+
+_WRITERS = {".ply": write_ply, ".obj": write_obj}
+
+
+def save_mesh(
+    path: str | os.PathLike[str],
+    vertices: npt.ArrayLike,
+    triangles: npt.ArrayLike,
+    colors: npt.ArrayLike | None = None,
+    overwrite: bool = True,
+) -> None:
+    """Write a mesh in the format named by the suffix: ``.ply`` (binary LE) or ``.obj``.
+
+    Raises:
+        OutputError: unknown suffix, or the path cannot be written.
+        ValueError, IndexError: see :func:`write_ply`.
+    """
+    suffix = Path(path).suffix.lower()
+    writer = _WRITERS.get(suffix)
+    if writer is None:
+        shown = suffix or "(no suffix)"
+        raise OutputError(f"{path}: unknown mesh format {shown!r}; use .ply or .obj")
+    writer(path, vertices, triangles, colors, overwrite=overwrite)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def save_params(
+    path: str | os.PathLike[str],
+    params: Mapping[str, npt.ArrayLike],
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = True,
+) -> None:
+    """Write named parameter arrays and a metadata dict as ``.npz`` or ``.json``.
+
+    ``.npz``: one array per parameter name plus ``__metadata__``, a 0-d string
+    array holding the metadata as JSON (loads with ``allow_pickle=False``).
+    ``.json``: ``{"params": {name: nested lists}, "metadata": {...}}``.
+
+    Args:
+        params: name -> array (e.g. ``{"shape": (40,), "expr": (10,), "scale": ()}``).
+        metadata: JSON-serialisable dict (NumPy scalars and arrays allowed).
+
+    Raises:
+        OutputError: unknown suffix or unwritable path.
+        ValueError: a reserved or empty name, or metadata that JSON cannot hold.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".npz", ".json"):
+        raise OutputError(f"{path}: unknown parameter format {suffix!r}; use .npz or .json")
+    arrays: dict[str, Any] = {}
+    for name, value in params.items():
+        if not name or name == "__metadata__":
+            raise ValueError(f"parameter name {name!r} is reserved or empty")
+        arrays[name] = np.asarray(value)
+    try:
+        meta_text = json.dumps(dict(metadata or {}), default=_json_value, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata cannot be written as JSON: {exc}") from None
+    if suffix == ".npz":
+        buffer = io.BytesIO()
+        np.savez(buffer, __metadata__=np.array(meta_text), **arrays)
+        data = buffer.getvalue()
+    else:
+        doc = {
+            "params": {k: v.tolist() for k, v in arrays.items()},
+            "metadata": json.loads(meta_text),
+        }
+        data = json.dumps(doc, indent=1).encode("utf-8")
+    write_chunks(path, (data,), overwrite=overwrite)
+
+
+def load_params(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]]:
+    """Read a file written by :func:`save_params`: (params, metadata).
+
+    JSON parameters come back as float64/int64 arrays of the stored values.
+
+    Raises:
+        OutputError: missing, unreadable or malformed file.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(target, allow_pickle=False) as data:
+                params = {k: data[k] for k in data.files if k != "__metadata__"}
+                meta_text = str(data["__metadata__"]) if "__metadata__" in data.files else "{}"
+            return params, json.loads(meta_text)
+        if suffix == ".json":
+            doc = json.loads(target.read_text(encoding="utf-8"))
+            return (
+                {k: np.asarray(v) for k, v in doc["params"].items()},
+                dict(doc["metadata"]),
+            )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OutputError(f"{target}: cannot read parameters ({exc})") from None
+    raise OutputError(f"{target}: unknown parameter format {suffix!r}; use .npz or .json")

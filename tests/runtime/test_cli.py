@@ -1,0 +1,283 @@
+"""The cmp-edge command in-process: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmp_edge.cli import main
+from tests.runtime.helpers import export_tiny, synthetic_voice
+
+
+def run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cmp-edge: error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], err
+
+
+def _wav(path: Path, samples: np.ndarray, sr: int = 16000) -> Path:
+    import soundfile as sf
+
+    sf.write(str(path), samples, sr, subtype="PCM_16")
+    return path
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from cmp_edge import __version__
+
+    assert run("--version")[0] == 0
+    assert capsys.readouterr().out.strip() == f"cmp-edge {__version__}"
+
+
+def test_infer_writes_mesh(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "face.ply"
+    code, stdout, err = run("infer", voice_wav, "-o", out, "--model", bundle, "--threads", "1")
+    assert code == 0, err
+    assert out.is_file() and out.read_bytes().startswith(b"ply")
+    assert "vertices" in stdout
+    # existing output without --force: refused, file untouched
+    before = out.read_bytes()
+    code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle)
+    assert_one_line_error(code, err, str(out), "--force")
+    assert out.read_bytes() == before
+    code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle, "--force", "-q")
+    assert code == 0 and err == ""
+
+
+def test_infer_extras_and_formats(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    params = tmp_path / "p.json"
+    code, _, err = run(
+        "infer",
+        voice_wav,
+        "-o",
+        tmp_path / "f",
+        "--format",
+        "npz",
+        "--model",
+        bundle,
+        "--params-json",
+        params,
+        "-v",
+    )
+    assert code == 0, err
+    assert (tmp_path / "f.npz").is_file()
+    assert len(json.loads(params.read_text())["params"]["shape"]) == 40
+    assert "providers CPUExecutionProvider" in err and "(ms)" in err
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "x.obj", "--format", "ply", "--model", bundle
+    )
+    assert_one_line_error(code, err, "contradicts")
+
+
+def test_infer_several_inputs_to_folder(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    a = _wav(tmp_path / "a.wav", synthetic_voice(2.0, seed=1))
+    b = _wav(tmp_path / "b.wav", synthetic_voice(2.0, f0=200, seed=2))
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    code, stdout, err = run("infer", a, b, "-o", outdir, "--format", "obj", "--model", bundle)
+    assert code == 0, err
+    assert sorted(p.name for p in outdir.iterdir()) == ["a.obj", "b.obj"]
+    code, _, err = run("infer", a, b, "-o", tmp_path / "nofolder", "--model", bundle)
+    assert_one_line_error(code, err, "does not exist")
+
+
+@pytest.mark.parametrize(
+    "case", ["text", "empty", "silence", "few", "missing", "unwritable", "nofolder"]
+)
+def test_infer_bad_inputs(bundle, voice_wav, tmp_path: Path, case: str) -> None:  # noqa: ANN001
+    audio = voice_wav
+    out = tmp_path / "o" / "face.ply"
+    out.parent.mkdir()
+    needle = ""
+    if case == "text":
+        audio = tmp_path / "notes.wav"
+        audio.write_text("not audio at all")
+        needle = "notes.wav"
+    elif case == "empty":
+        audio = _wav(tmp_path / "empty.wav", np.zeros(0, np.float32))
+        needle = "empty"
+    elif case == "silence":
+        audio = _wav(tmp_path / "silence.wav", np.zeros(32000, np.float32))
+        needle = "no voiced speech"
+    elif case == "few":
+        audio = _wav(tmp_path / "few.wav", np.full(7, 0.2, np.float32))
+        needle = "few.wav"
+    elif case == "missing":
+        audio = tmp_path / "missing.wav"
+        needle = "not found"
+    elif case == "unwritable":
+        if os.geteuid() == 0:
+            out = Path("/proc/face.ply")  # not writable even for root
+        else:
+            out.parent.chmod(0o500)
+        needle = "face.ply"
+    elif case == "nofolder":
+        out = tmp_path / "nope" / "face.ply"
+        needle = "does not exist"
+    code, stdout, err = run("infer", audio, "-o", out, "--model", bundle)
+    assert_one_line_error(code, err, needle)
+    if case != "unwritable":
+        assert not out.exists()
+        assert list(out.parent.iterdir()) == [] if out.parent.exists() else True
+
+
+def test_bad_models_one_line(voice_wav, tmp_path: Path, face_model) -> None:  # noqa: ANN001
+    import onnx
+    from onnx import TensorProto, helper
+
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00garbage")
+    code, _, err = run("infer", voice_wav, "-o", tmp_path / "f.ply", "--model", junk)
+    assert_one_line_error(code, err, "junk.onnx", "not a loadable ONNX model")
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+    )
+    other = tmp_path / "other.onnx"
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
+        str(other),
+    )
+    code, _, err = run("infer", voice_wav, "-o", tmp_path / "f.ply", "--model", other)
+    assert_one_line_error(code, err, "other.onnx", "not a cmp-edge model")
+
+    mismatch = export_tiny(tmp_path / "mm.onnx", face_model, face_model_id="bfm-somewhere")
+    code, _, err = run("infer", voice_wav, "-o", tmp_path / "f.ply", "--model", mismatch)
+    assert_one_line_error(code, err, "bfm-somewhere", "--face-model")
+    assert not (tmp_path / "f.ply").exists()
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run("infer")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert_one_line_error(code, err, "AUDIO")
+    code, _, _ = run("infer", "x.wav", "--device", "tpu")
+    assert_one_line_error(code, capsys.readouterr().err, "--device")
+
+
+def test_info(bundle) -> None:  # noqa: ANN001
+    code, out, err = run("info", bundle, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["param_layout"] == {"scale": 1, "shape": 40, "expr": 10}
+    assert data["kind"] == "supervised"
+    code, out, _ = run("info", bundle)
+    assert code == 0 and "face_model_id" in out
+
+
+def test_stream_command(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    audio = _wav(tmp_path / "long.wav", synthetic_voice(3.0))
+    out = tmp_path / "s.ply"
+    code, stdout, err = run("stream", audio, "--model", bundle, "-o", out)
+    assert code == 0, err
+    assert "final:" in stdout and "voiced" in stdout and out.is_file()
+    code, _, err = run("stream", "--mic", "--model", bundle)
+    if code != 0:  # sounddevice is optional
+        assert_one_line_error(code, err, "sounddevice")
+
+
+def test_batch_resume(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for k in range(3):
+        _wav(src / f"v{k}.wav", synthetic_voice(2.0, f0=100 + 40 * k, seed=k))
+    _wav(src / "sub" / "silent.wav", np.zeros(16000, np.float32))
+    (src / "readme.txt").write_text("ignored")
+    outdir = tmp_path / "out"
+    code, stdout, err = run("batch", src, "-o", outdir, "--model", bundle, "--workers", "2")
+    assert code == 1, err  # one input has no speech
+    rows = {Path(r["input"]).name: r for r in json.loads((outdir / "summary.json").read_text())}
+    assert {r["status"] for n, r in rows.items() if n != "silent.wav"} == {"ok"}
+    assert rows["silent.wav"]["status"] == "failed" and "voiced" in rows["silent.wav"]["error"]
+    assert (outdir / "summary.csv").read_text().count("\n") == 5
+    assert sorted(p.name for p in outdir.glob("*.ply")) == ["v0.ply", "v1.ply", "v2.ply"]
+    # resume: remove one output; only that one is recomputed
+    (outdir / "v1.ply").unlink()
+    stamp = (outdir / "v0.ply").stat().st_mtime_ns
+    code, stdout, err = run("batch", src, "-o", outdir, "--model", bundle)
+    rows = {Path(r["input"]).name: r for r in json.loads((outdir / "summary.json").read_text())}
+    assert rows["v0.wav"]["status"] == "skipped" and rows["v1.wav"]["status"] == "ok"
+    assert (outdir / "v1.ply").is_file()
+    assert (outdir / "v0.ply").stat().st_mtime_ns == stamp
+    assert "2 skipped" in stdout or "2 of 4" in err
+
+
+def test_batch_manifest_and_interrupt(bundle, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    files = [_wav(tmp_path / f"m{k}.wav", synthetic_voice(2.0, seed=k)) for k in range(3)]
+    manifest = tmp_path / "list.txt"
+    manifest.write_text("# inputs\n" + "\n".join(p.name for p in files) + "\n")
+    outdir = tmp_path / "out"
+
+    from cmp_edge.reconstructor import Reconstructor
+
+    original = Reconstructor.iter_batch
+
+    def interrupted(self, paths, workers=None, *, handle=None):  # noqa: ANN001, ANN202
+        for k, item in enumerate(original(self, paths, 1, handle=handle)):
+            if k == 1:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(Reconstructor, "iter_batch", interrupted)
+    code, _, err = run("batch", manifest, "-o", outdir, "--model", bundle)
+    assert code == 130 and "interrupted" in err
+    rows = json.loads((outdir / "summary.json").read_text())
+    assert [r["status"] for r in rows].count("ok") == 1
+    assert not list(outdir.glob(".*.tmp"))
+    monkeypatch.setattr(Reconstructor, "iter_batch", original)
+    code, _, err = run("batch", manifest, "-o", outdir, "--model", bundle)
+    assert code == 0, err
+    assert len(list(outdir.glob("*.ply"))) == 3
+    code, _, err = run("batch", tmp_path / "nothing", "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "nothing")
+
+
+def test_python_dash_m() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cmp_edge", "--version"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("cmp-edge ")
+
+
+def test_infer_default_model_says_synthetic(voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "face.obj"
+    code, stdout, err = run("infer", voice_wav, "-o", out, "--threads", "1")
+    assert code == 0, err
+    assert "SYNTHETIC voices" in err and out.is_file()
+    code, stdout, err = run("info")
+    assert code == 0 and "SYNTHETIC" in stdout
+
+
+def test_infer_render(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    png = tmp_path / "face.png"
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "f.ply", "--render", png, "--model", bundle
+    )
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "g.ply", "--render", png, "--model", bundle
+    )
+    assert_one_line_error(code, err, "face.png", "--force")
+    assert not (tmp_path / "g.ply").exists()

@@ -1,0 +1,51 @@
+"""Face.save by suffix, atomically, with overwrite control."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cmp_edge.errors import OutputError
+from tests.runtime.helpers import synthetic_voice
+
+
+@pytest.fixture(scope="module")
+def face(rec):  # noqa: ANN001, ANN201
+    return rec.predict(synthetic_voice(2.0), 16000)
+
+
+def test_save_formats(face, tmp_path: Path) -> None:  # noqa: ANN001
+    import trimesh
+
+    for suffix in (".ply", ".obj"):
+        path = face.save(tmp_path / f"f{suffix}")
+        mesh = trimesh.load(str(path), process=False)
+        np.testing.assert_allclose(mesh.vertices, face.vertices, rtol=1e-5, atol=1e-4)
+        assert len(mesh.faces) == len(face.triangles)
+    data = np.load(face.save(tmp_path / "f.npz"))
+    np.testing.assert_array_equal(data["vertices"], face.vertices)
+    np.testing.assert_array_equal(data["triangles"], face.triangles)
+    assert str(data["face_model_id"]) == face.face_model_id
+    np.testing.assert_allclose(data["param_shape"], face.params["shape"])
+    info = json.loads(face.save(tmp_path / "f.json").read_text())
+    assert info["face_model_id"] == face.face_model_id
+    assert len(info["params"]["shape"]) == 40 and len(info["whitened"]) == 51
+    assert info["params"]["scale"] == pytest.approx(face.scale)
+
+
+def test_save_errors(face, tmp_path: Path) -> None:  # noqa: ANN001
+    target = tmp_path / "f.json"
+    face.save(target)
+    before = target.read_bytes()
+    with pytest.raises(OutputError, match="exists"):
+        face.save(target, overwrite=False)
+    assert target.read_bytes() == before
+    with pytest.raises(OutputError, match="unknown output format"):
+        face.save(tmp_path / "f.stl")
+    with pytest.raises(OutputError, match="does not exist"):
+        face.save(tmp_path / "missing" / "f.ply")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]
+    assert "Face(" in repr(face)

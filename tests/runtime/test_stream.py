@@ -1,0 +1,108 @@
+"""Streaming: incremental VAD equals the published one; result() equals predict()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cmp_edge.errors import AudioError, NoSpeechError
+from tests.runtime.helpers import synthetic_voice
+
+
+def _chunks(x: np.ndarray, size: int):  # noqa: ANN202
+    for start in range(0, x.shape[0], size):
+        yield x[start : start + size]
+
+
+@pytest.mark.parametrize("chunk", [1, 319, 320, 321, 1600, 7777])
+def test_streaming_vad_equals_remove_silence(speech, chunk: int) -> None:  # noqa: ANN001
+    from cmp_edge.vad import remove_silence
+
+    from cmp_edge.stream import StreamingVad
+
+    x = speech[0][: 16000 * 3] if chunk < 100 else speech[0]
+    vad = StreamingVad()
+    got = [b for c in _chunks(x, chunk) for b in vad.accept(c)]
+    vad.finish()
+    out = np.concatenate(got) if got else np.zeros(0, np.float32)
+    np.testing.assert_array_equal(out, remove_silence(x))
+
+
+def test_streaming_vad_exact_frame_boundary() -> None:
+    from cmp_edge.vad import remove_silence
+
+    from cmp_edge.stream import StreamingVad
+
+    x = synthetic_voice(1.0)[: 320 * 40]  # ends exactly at a frame boundary
+    vad = StreamingVad()
+    got = np.concatenate([b for c in _chunks(x, 320) for b in vad.accept(c)])
+    vad.finish()
+    np.testing.assert_array_equal(got, remove_silence(x))
+    with pytest.raises(RuntimeError):
+        vad.accept(x[:10])
+
+
+@pytest.mark.parametrize("chunk", [1600, 4000, 12345])
+def test_stream_result_equals_predict(rec, speech, chunk: int) -> None:  # noqa: ANN001
+    x, sr = speech
+    stream = rec.create_stream()
+    assert stream.current() is None
+    seen = []
+    for c in _chunks(x, chunk):
+        stream.accept_waveform(c, sr)
+        face = stream.current()
+        if face is not None:
+            seen.append(face)
+    stream.input_finished()
+    final = stream.result()
+    expected = rec.predict(x, sr)
+    np.testing.assert_allclose(final.whitened, expected.whitened, atol=1e-4)
+    np.testing.assert_allclose(final.vertices, expected.vertices, rtol=1e-4, atol=1e-2)
+    assert seen, "a provisional estimate appears after about a second of speech"
+    assert stream.voiced_s == pytest.approx(expected.voiced_s)
+    assert stream.current() is final
+    assert stream.result() is final
+    with pytest.raises(RuntimeError):
+        stream.accept_waveform(x[:100], sr)
+
+
+def test_stream_refresh_schedule(rec) -> None:  # noqa: ANN001
+    x = synthetic_voice(4.0)
+    stream = rec.create_stream(min_voiced_s=1.0, refresh_s=1.0)
+    faces = []
+    for c in _chunks(x, 800):
+        stream.accept_waveform(c, 16000)
+        faces.append(stream.current())
+    distinct = {id(f) for f in faces if f is not None}
+    first = next(k for k, f in enumerate(faces) if f is not None)
+    assert 0.9 <= (first + 1) * 800 / 16000 <= 1.6
+    assert 2 <= len(distinct) <= 4  # refreshed about once per voiced second
+
+
+def test_stream_other_rate_exact(rec) -> None:  # noqa: ANN001
+    x = synthetic_voice(2.5, sr=44100)
+    stream = rec.create_stream()
+    for c in _chunks(x, 4410):
+        stream.accept_waveform(c, 44100)
+    assert stream.current() is not None
+    stream.input_finished()
+    np.testing.assert_allclose(stream.result().whitened, rec.predict(x, 44100).whitened, atol=1e-6)
+    with pytest.raises(AudioError, match="sample rate changed"):
+        s2 = rec.create_stream()
+        s2.accept_waveform(x[:100], 44100)
+        s2.accept_waveform(x[:100], 16000)
+
+
+def test_stream_errors(rec) -> None:  # noqa: ANN001
+    stream = rec.create_stream()
+    with pytest.raises(RuntimeError, match="input_finished"):
+        stream.result()
+    stream.accept_waveform(np.zeros(16000, np.float32), 16000)
+    stream.input_finished()
+    assert stream.current() is None
+    with pytest.raises(NoSpeechError):
+        stream.result()
+    empty = rec.create_stream()
+    empty.input_finished()
+    with pytest.raises(AudioError):
+        empty.result()

@@ -1,0 +1,292 @@
+"""Evaluation on held-out identities (the A-E test split): ARE and consistency.
+
+Methods, in table order:
+
+- ``mean shape`` (oracle): the mean face parameters of the training identities;
+- ``gender mean`` (oracle): the mean of the training identities of the same gender;
+- each ``--ckpt``: a ``supervised`` checkpoint (encoder + decoder), a ``distill``
+  checkpoint trained with ``--mode joint`` (encoder -> generator -> student) or with
+  ``--mode gan``, which is evaluated as the *cascade baseline* (its generator followed
+  by its frozen expert, no joint training).
+
+For every test identity the reference mesh is the face model's reconstruction of its
+first face's parameters (``--reference xyz``: the first .xyz file instead). Up to
+``--utterances`` utterances per identity are run whole (repeat-padded to 1000 frames);
+ARE (ER/FR/MR/CR and their mean, :func:`cmp_edge.metrics.are`) is averaged over the
+utterances, then over identities (:func:`cmp_edge.metrics.aggregate_are`).
+Consistency (:func:`cmp_edge.metrics.consistency`) compares the spread of one speaker's
+meshes across utterances with the spread between speakers, on a fixed random subset of
+``--consistency-vertices`` vertices (mm for the default face model).
+
+Usage: ``python -m train.evaluate --data DIR --ckpt RUN/last.pt [--ckpt ...] --json OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cmp_edge._io import atomic_write
+from cmp_edge.errors import CmpEdgeError
+from train.common import corpus_face_model_id, load_face_model
+from train.data import VoxCeleb3D, load_xyz
+from train.engine import load_checkpoint
+from train.models import (
+    STUDENT_SHAPE_EXPR,
+    Generator,
+    MobileNetV2,
+    SupervisedDecoder,
+    TorchFaceModel,
+    VoiceEncoder,
+    resize_for_expert,
+)
+
+__all__ = ["evaluate", "format_table", "main"]
+
+Predictor = Callable[[np.ndarray], np.ndarray]  # (T, 64) features -> (51,) un-whitened
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, required=True, help="data folder (Voxceleb-3D layout)")
+    p.add_argument("--ckpt", type=Path, action="append", default=[], help="checkpoint (repeat)")
+    p.add_argument("--json", type=Path, required=True, help="output JSON file")
+    p.add_argument("--face-model", default="default", help="face model file or 'default'")
+    p.add_argument("--utterances", type=int, default=3, help="utterances per identity")
+    p.add_argument("--reference", choices=("params", "xyz"), default="params")
+    p.add_argument("--consistency-vertices", type=int, default=2000)
+    p.add_argument("--features", choices=("auto", "mfcc", "wav"), default="auto")
+    p.add_argument("--audio", type=Path, help="raw audio root for --features wav")
+    p.add_argument("--scale", type=float, default=1.0, help="scale of the oracle predictions")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0, help="seed of the vertex subset")
+    return p
+
+
+def _unwhiten(ckpt: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.asarray(ckpt["param_mean"], dtype=np.float64)
+    std = np.asarray(ckpt["param_std"], dtype=np.float64)
+    if mean.shape != (51,) or std.shape != (51,):
+        raise CmpEdgeError("checkpoint param_mean/param_std must have 51 entries")
+    return mean, std
+
+
+def _mobilenet(ckpt: dict[str, Any], name: str) -> MobileNetV2:
+    cfg = ckpt["config"]
+    net = MobileNetV2(float(cfg["mobilenet_width"]), int(cfg["mobilenet_last_channel"]))
+    net.load_state_dict(ckpt["model"][name])
+    return net.eval()
+
+
+def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predictor]:
+    """(method label, method kind, predictor) of a voice-to-face checkpoint."""
+    ckpt = load_checkpoint(path)
+    kind, cfg, run = ckpt["kind"], ckpt["config"], path.parent.name or str(path)
+    if kind not in ("supervised", "distill"):
+        raise CmpEdgeError(f"{path}: a {kind!r} checkpoint does not map voices to faces")
+    mean, std = _unwhiten(ckpt)
+    enc = VoiceEncoder(float(cfg["encoder_width"]))
+    enc.load_state_dict(ckpt["model"]["voice_encoder"])
+    enc = enc.eval().to(device)
+    if kind == "supervised":
+        dec = SupervisedDecoder(dropout=float(cfg["dropout"]))
+        dec.load_state_dict(ckpt["model"]["decoder"])
+        dec = dec.eval().to(device)
+
+        def net(x: torch.Tensor) -> torch.Tensor:
+            return dec(enc(x))
+
+        label, method = f"supervised ({run})", "supervised"
+    else:
+        gen = Generator(float(cfg["generator_width"]))
+        gen.load_state_dict(ckpt["model"]["generator"])
+        gen = gen.eval().to(device)
+        cascade = cfg["mode"] == "gan"
+        img_net = _mobilenet(ckpt, "expert" if cascade else "student").to(device)
+
+        def net(x: torch.Tensor) -> torch.Tensor:
+            out = img_net(resize_for_expert(gen(enc(x))))[:, STUDENT_SHAPE_EXPR]
+            return torch.cat([torch.zeros_like(out[:, :1]), out], dim=1)
+
+        if cascade:
+            label, method = f"baseline: generator + expert ({run})", "cascade"
+        else:
+            label, method = f"distilled ({run})", "distill"
+
+    def predict(features: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(features.T[None], dtype=np.float32))
+        with torch.no_grad():
+            p = net(x.to(device))[0].double().cpu().numpy()
+        return p * std + mean
+
+    return label, method, predict
+
+
+def _pad(features: np.ndarray, pad_to: int = 1000) -> np.ndarray:
+    from cmp_edge.features import repeat_pad
+
+    return np.asarray(repeat_pad(features, pad_to), dtype=np.float32)
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every method on the test split and return the JSON-ready result."""
+    from cmp_edge import metrics
+
+    device = torch.device(args.device)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise CmpEdgeError("--device cuda: no CUDA device is available to torch")
+    common = {"features": args.features, "audio_root": args.audio, "scale": args.scale}
+    test = VoxCeleb3D(args.data, "test", **common)
+    train = VoxCeleb3D(args.data, "train", **common)
+    fm = load_face_model(args.face_model)
+    corpus_id = corpus_face_model_id(args.data)
+    if corpus_id is not None and corpus_id != str(fm.id):
+        raise CmpEdgeError(f"{args.data}: corpus face model {corpus_id!r}, loaded {fm.id!r}")
+    width_names = [n for pair in metrics.WIDTH_PAIRS.values() for n in pair]
+    missing = [n for n in width_names if n not in fm.landmarks]
+    if missing:
+        raise CmpEdgeError(f"face model {fm.id!r} lacks the ARE landmarks {missing}")
+    n_all = int(np.asarray(fm.mean).reshape(-1, 3).shape[0])
+    rng = np.random.default_rng(args.seed)
+    k = min(max(args.consistency_vertices, 0), n_all)
+    subset = sorted(
+        set(rng.choice(n_all, size=k, replace=False).tolist())
+        | {int(fm.landmarks[n]) for n in width_names}
+    )
+    position = {v: i for i, v in enumerate(subset)}
+    landmarks = {n: position[int(fm.landmarks[n])] for n in width_names}
+    layer = TorchFaceModel(fm, subset)
+
+    def mesh(params: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            t = torch.as_tensor(np.asarray(params, dtype=np.float32)[None])
+            return layer(t)[0].double().numpy()
+
+    refs: dict[str, np.ndarray] = {}
+    for sp in test.speakers:
+        if args.reference == "xyz":
+            xyz = load_xyz(sp.faces[0].with_suffix(".xyz"))
+            if xyz.shape[0] != n_all:
+                raise CmpEdgeError(
+                    f"{sp.faces[0].with_suffix('.xyz')}: {xyz.shape[0]} vertices, the face "
+                    f"model has {n_all}"
+                )
+            refs[sp.identity.name] = xyz[subset].astype(np.float64)
+        else:
+            refs[sp.identity.name] = mesh(sp.targets[0])
+    feats = {
+        sp.identity.name: [_pad(test.features(u)) for u in sp.utterances[: args.utterances]]
+        for sp in test.speakers
+    }
+    all_t = train.all_targets().astype(np.float64)
+    face_gender = np.concatenate([[sp.identity.gender] * len(sp.targets) for sp in train.speakers])
+    mean_shape = all_t.mean(axis=0)
+    by_gender = {
+        g: all_t[face_gender == g].mean(axis=0) if np.any(face_gender == g) else mean_shape
+        for g in ("m", "f")
+    }
+    gender_of = {sp.identity.name: sp.identity.gender for sp in test.speakers}
+
+    methods: list[tuple[str, str, str | None, Callable[[str, np.ndarray], np.ndarray]]] = [
+        ("mean shape", "oracle", None, lambda name, f: mean_shape),
+        ("gender mean", "oracle", None, lambda name, f: by_gender[gender_of[name]]),
+    ]
+    for path in args.ckpt:
+        ck_id = str(load_checkpoint(path)["face_model_id"])
+        if ck_id != str(fm.id):
+            raise CmpEdgeError(f"{path}: trained for face model {ck_id!r}, evaluating {fm.id!r}")
+        label, kind, predict = load_predictor(path, device)
+        methods.append((label, kind, str(path), lambda name, f, p=predict: p(f)))
+
+    results = []
+    for label, kind, path, fn in methods:
+        per_id: dict[str, list[dict[str, float]]] = {}
+        meshes: dict[str, np.ndarray] = {}
+        for name, utts in feats.items():
+            preds = [mesh(fn(name, f)) for f in utts]
+            meshes[name] = np.stack(preds)
+            per_id[name] = [metrics.are(p, refs[name], landmarks) for p in preds]
+        agg = metrics.aggregate_are(per_id, args.utterances)
+        cons = metrics.consistency(meshes)
+        results.append(
+            {
+                "method": label,
+                "kind": kind,
+                "ckpt": path,
+                **{k: float(v) for k, v in agg.items()},
+                "consistency": {
+                    "within_mean": _finite(cons["within_mean"]),
+                    "between_mean": _finite(cons["between_mean"]),
+                    "ratio": _finite(cons["ratio"]),
+                },
+            }
+        )
+    return {
+        "data": str(args.data),
+        "face_model_id": str(fm.id),
+        "test_identities": len(test),
+        "utterances_per_identity": args.utterances,
+        "reference": args.reference,
+        "consistency_vertices": len(subset),
+        "methods": results,
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text table of ARE per method, relative change vs the mean shape, and
+    consistency (within / between speaker spread)."""
+    rows = result["methods"]
+    base = next((r["mean"] for r in rows if r["method"] == "mean shape"), None)
+    head = f"{'method':<44} {'ER':>7} {'FR':>7} {'MR':>7} {'CR':>7} {'mean':>7} {'vs mean':>8}"
+    head += f" {'within':>8} {'between':>8}"
+    lines = [
+        f"{result['test_identities']} test identities, <= {result['utterances_per_identity']} "
+        f"utterances each, face model {result['face_model_id']}",
+        head,
+        "-" * len(head),
+    ]
+    for r in rows:
+        rel = f"{100 * (r['mean'] / base - 1):+7.1f}%" if base else f"{'':>8}"
+        c = r["consistency"]
+
+        def num(v: float | None) -> str:
+            return f"{v:8.3f}" if v is not None else f"{'-':>8}"
+
+        lines.append(
+            f"{r['method'][:44]:<44} {r['ER']:7.4f} {r['FR']:7.4f} {r['MR']:7.4f} "
+            f"{r['CR']:7.4f} {r['mean']:7.4f} {rel} {num(c['within_mean'])} "
+            f"{num(c['between_mean'])}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: evaluate, write the JSON, print the table."""
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        result = evaluate(args)
+        with atomic_write(args.json) as handle:
+            handle.write(json.dumps(result, indent=2).encode())
+    except (CmpEdgeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
