@@ -307,11 +307,13 @@ def generate(
     """Write the corpus to ``out`` and return the identities.
 
     Raises:
-        FileExistsError: ``out`` exists and is not empty, and ``force`` is False.
+        FileExistsError: ``out`` is a file, or a non-empty folder and ``force`` is False.
     """
     from cmp_edge.facemodel import FaceModel
 
     out_path = Path(out)
+    if out_path.exists() and not out_path.is_dir():
+        raise FileExistsError(f"{out_path} exists and is not a folder")
     if out_path.exists() and any(out_path.iterdir()):
         if not force:
             raise FileExistsError(f"{out_path} is not empty; pass --force to replace it")
@@ -395,7 +397,10 @@ def _parser() -> argparse.ArgumentParser:
         help="voice-geometry coupling in [0, 1]; 0 makes voices independent of faces (0.8)",
     )
     p.add_argument(
-        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (<= 2 here)"
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes; the output does not depend on it (min(2, cores))",
     )
     p.add_argument("--force", action="store_true", help="replace the contents of OUT")
     return p

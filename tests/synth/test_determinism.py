@@ -41,3 +41,5 @@ def test_refuses_non_empty_output(tmp_path: Path) -> None:
     (tmp_path / "x" / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError):
         synth.generate(tmp_path / "x", TINY)
+    with pytest.raises(FileExistsError):
+        synth.generate(tmp_path / "x" / "keep.txt", TINY, force=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmp_edge.vad import remove_silence
 from tests.synth._helpers import median_f0, vad_voiced_fraction
@@ -65,3 +67,20 @@ def test_coupling_zero_ignores_geometry() -> None:
     c, v = synth_voice.speaker_from_factors(np.full(4, 3.0), True, 1.0, np.random.default_rng(9))
     np.testing.assert_allclose(v, 3.0)
     assert c.vtl_cm > 17.5 and c.f0_hz < 115.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    planted=st.lists(st.floats(-4.0, 4.0), min_size=4, max_size=4),
+    male=st.booleans(),
+    coupling=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_speaker_gives_valid_audio(
+    planted: list[float], male: bool, coupling: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    speaker, v = synth_voice.speaker_from_factors(np.array(planted), male, coupling, rng)
+    assert v.shape == (4,) and np.isfinite(v).all()
+    x = synth_voice.synthesize(speaker, 1.5, rng)
+    assert np.isfinite(x).all() and 0.25 <= np.abs(x).max() < 0.81
