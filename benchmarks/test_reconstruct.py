@@ -75,6 +75,22 @@ def test_fused_cpu(benchmark: Any, model: str, batch: int, precision: str) -> No
     benchmark(fm.reconstruct, x["a"], x["e"], precision=precision, **kw)
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize(("model", "batch"), CASES)
+@pytest.mark.parametrize("precision", ["float32", "float16"])
+def test_fused_cuda(benchmark: Any, model: str, batch: int, precision: str) -> None:
+    from cmp_edge import _C
+
+    if _C.cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    fm, x = _model(model), _inputs(batch)
+    out = np.empty((batch, fm.n_vertices, 3), np.float32)
+    kw = dict(scale=x["s"], rotation=x["r"], translation=x["t"], out=out, device="cuda")
+    fm.reconstruct(x["a"], x["e"], precision=precision, **kw)  # upload the basis once
+    _group(benchmark, model, batch)
+    benchmark(fm.reconstruct, x["a"], x["e"], precision=precision, **kw)
+
+
 @pytest.mark.parametrize(("model", "batch"), CASES)
 def test_numpy(benchmark: Any, model: str, batch: int) -> None:
     fm, x = _model(model), _inputs(batch)

@@ -9,8 +9,10 @@
 // then the eight y values, then the eight z values (k-major, 24 floats per k).
 // A block of one component is a SIMD vector per coordinate, so the kernel
 // accumulates x, y and z of eight vertices in registers (structure of arrays),
-// applies the pose in registers and interleaves to xyz on the store. One block
-// (K * 24 values) stays in L1 while every batch item is processed.
+// applies the pose in registers and interleaves to xyz on the store. Batch
+// items are processed four at a time (12 accumulators) over tiles of 16 blocks
+// whose basis stays in L1/L2 while the whole batch is computed; outputs larger
+// than 16 MB are written with non-temporal stores.
 //
 // Optionally the basis is stored as IEEE half floats (halving the memory
 // traffic) with one float scale per component (so small components do not

@@ -55,6 +55,10 @@ class FaceModel:
     All 3N-long vectors (basis rows) are **xyz interleaved per vertex**: row
     ``3*i + c`` is coordinate ``c`` (x, y, z) of vertex ``i``.
 
+    float32 C-contiguous arrays are used without a copy (as read-only views;
+    memory-mapped files stay mapped); do not modify them afterwards, because
+    the packed bases of :meth:`reconstruct` are cached per model.
+
     Attributes:
         mean: (N, 3) float32 mean shape, in ``units``.
         shape_basis: (3N, Ks) float32 shape basis (coordinate units per unit coefficient).
