@@ -280,7 +280,8 @@ def run_training(
         with atomic_write(out / "config") as handle:
             handle.write(json.dumps(cfg, indent=2, sort_keys=True).encode())
         writer = EventWriter(out / "tb")
-        log_file = (out / "log.csv").open("a", newline="")
+        # A fresh run starts a new log; a resumed run appends to it.
+        log_file = (out / "log.csv").open("a" if resume is not None else "w", newline="")
     show = cfg["progress"] == "on" or (cfg["progress"] == "auto" and sys.stderr.isatty())
     bar = _Progress(start, int(cfg["steps"]), main and show)
     csv_writer = None

@@ -44,8 +44,12 @@ def make_corpus(
     frames: int = 120,
     image_size: int = 32,
     seed: int = 0,
+    other_scale: float = 1.0,
 ) -> Path:
-    """Write the corpus under ``root`` and return it."""
+    """Write the corpus under ``root`` and return it.
+
+    ``other_scale`` multiplies the parameters the voices do not carry (shape[4:], expr).
+    """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     rows = ["VoxCeleb1 ID\tVGGFace1 ID\tGender\tNationality\tSet"]
@@ -58,7 +62,8 @@ def make_corpus(
         rows.append(f"{vox}\t{name}\t{gender}\tUSA\t{'test' if name[0] in FIRST_TEST else 'dev'}")
         params = np.zeros(228, np.float32)
         params[:40] = rng.normal(size=40)
-        params[199:209] = 0.3 * rng.normal(size=10)
+        params[4:40] *= other_scale
+        params[199:209] = 0.3 * other_scale * rng.normal(size=10)
         params[:4] += 1.5 if gender == "m" else -1.5
         for u in range(utterances):
             folder = root / "preprocessed_MFCC" / vox / f"yt{u % 2}"

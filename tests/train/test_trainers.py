@@ -1,0 +1,128 @@
+"""Voice-encoder, expert and distillation trainers and the evaluation, end to end (tiny)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.train.conftest import TinyFaceModel
+from train import distill, engine, evaluate, expert, voice_encoder
+
+COMMON = ["--seed", "5", "--batch-size", "6", "--threads", "1", "--progress", "off"]
+VOICE = ["--encoder-width", "0.125", "--crop-min", "40", "--crop-max", "60"]
+MOBILE = ["--mobilenet-width", "0.25", "--mobilenet-last-channel", "32"]
+GAN = ["--generator-width", "0.0625", "--face-embed-width", "0.0625", "--log-every", "1"]
+
+
+@pytest.fixture(scope="module")
+def runs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Voice encoder, expert, joint and GAN-only distillation runs on the tiny corpus."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(distill, "load_face_model", lambda spec: TinyFaceModel())
+    root = tmp_path_factory.mktemp("runs")
+    out = {k: root / k for k in ("enc", "exp", "joint", "gan")}
+    data = ["--data", str(corpus)]
+    try:
+        assert (
+            voice_encoder.main([*data, "--out", str(out["enc"]), "--steps", "2", *COMMON, *VOICE])
+            == 0
+        )
+        assert expert.main([*data, "--out", str(out["exp"]), "--steps", "2", *COMMON, *MOBILE]) == 0
+        enc, exp = str(out["enc"] / "last.pt"), str(out["exp"] / "last.pt")
+        for mode in ("joint", "gan"):
+            argv = [*data, "--out", str(out[mode]), "--steps", "2", *COMMON, *GAN]
+            argv += ["--encoder", enc, "--expert", exp, "--mode", mode, *VOICE[2:]]
+            assert distill.main(argv) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def test_voice_encoder_checkpoint(runs: dict[str, Path]) -> None:
+    ck = engine.load_checkpoint(runs["enc"] / "last.pt", "voice_encoder")
+    assert set(ck["model"]) == {"voice_encoder", "speaker_classifier"}
+    assert ck["model"]["speaker_classifier"]["model.weight"].shape == (6, 64)
+
+
+def test_expert_checkpoint(runs: dict[str, Path]) -> None:
+    ck = engine.load_checkpoint(runs["exp"] / "last.pt", "expert")
+    assert ck["model"]["expert"]["classifier_shape.1.weight"].shape == (40, 32)
+    assert ck["face_model_id"] == "test-face-model"
+
+
+def test_distill_checkpoints_and_losses(runs: dict[str, Path]) -> None:
+    ck = engine.load_checkpoint(runs["joint"] / "last.pt", "distill")
+    assert set(ck["model"]) == {
+        "voice_encoder", "generator", "face_embed", "discriminator", "classifier",
+        "student", "expert",
+    }  # fmt: skip
+    assert set(ck["optimizer"]) == {"discriminator", "generator"}
+    assert ck["config"]["encoder_width"] == 0.125  # taken from the encoder checkpoint
+    with (runs["joint"] / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"d_loss", "g_adv", "mesh_mse", "pkt", "triplet", "g_loss"} <= set(rows[0])
+    with (runs["gan"] / "log.csv").open() as handle:
+        assert "pkt" not in next(csv.DictReader(handle))
+
+
+def test_distill_resume_is_exact(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(distill, "load_face_model", lambda spec: TinyFaceModel())
+    enc, exp = str(runs["enc"] / "last.pt"), str(runs["exp"] / "last.pt")
+    base = ["--data", str(corpus), *COMMON, *GAN, "--encoder", enc, "--expert", exp]
+    base += [*VOICE[2:], "--pkt-direction", "published"]
+    out = tmp_path / "r"
+    assert distill.main([*base, "--out", str(out), "--steps", "1"]) == 0
+    assert distill.main([*base, "--out", str(out), "--steps", "2"]) == 0
+    full = tmp_path / "f"
+    assert distill.main([*base, "--out", str(full), "--steps", "2"]) == 0
+    rows = [list(csv.DictReader((p / "log.csv").open())) for p in (out, full)]
+    for key in ("d_loss", "g_loss", "pkt", "mesh_mse", "triplet"):
+        assert rows[0][1][key] == rows[1][1][key]
+
+
+def test_distill_rejects_a_wrong_face_model(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = TinyFaceModel()
+    other.id = "another-model"
+    monkeypatch.setattr(distill, "load_face_model", lambda spec: other)
+    argv = ["--data", str(corpus), "--out", str(tmp_path / "x"), "--steps", "1", *COMMON]
+    argv += ["--expert", str(runs["exp"] / "last.pt")]
+    assert distill.main(argv) == 2
+
+
+def test_evaluate_table_and_json(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setattr(evaluate, "load_face_model", lambda spec: TinyFaceModel())
+    out = tmp_path / "e.json"
+    argv = ["--data", str(corpus), "--json", str(out), "--consistency-vertices", "20"]
+    argv += ["--ckpt", str(runs["joint"] / "last.pt"), "--ckpt", str(runs["gan"] / "last.pt")]
+    assert evaluate.main(argv) == 0
+    result = json.loads(out.read_text())
+    names = [m["method"] for m in result["methods"]]
+    assert names[:2] == ["mean shape", "gender mean"]
+    assert [m["kind"] for m in result["methods"]][2:] == ["distill", "cascade"]
+    assert result["test_identities"] == 3
+    for m in result["methods"]:
+        assert set(m) >= {"ER", "FR", "MR", "CR", "mean", "consistency"}
+        assert m["mean"] == pytest.approx((m["ER"] + m["FR"] + m["MR"] + m["CR"]) / 4)
+    assert result["methods"][0]["consistency"]["within_mean"] == 0.0
+    table = capsys.readouterr().out
+    assert "mean shape" in table and "baseline: generator + expert" in table
+
+
+def test_evaluate_rejects_non_voice_checkpoints(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setattr(evaluate, "load_face_model", lambda spec: TinyFaceModel())
+    argv = ["--data", str(corpus), "--json", str(tmp_path / "e.json")]
+    assert evaluate.main([*argv, "--ckpt", str(runs["exp"] / "last.pt")]) == 2
+    assert "does not map voices to faces" in capsys.readouterr().err
