@@ -66,7 +66,6 @@ def face_model_dims(fm: Any) -> dict[str, int]:
 def run(args: argparse.Namespace) -> list[str]:
     """Do the export described by parsed ``args``; return report lines."""
     from cmp_edge.facemodel import FaceModel
-
     from export.checkpoints import load_published, load_training_checkpoint
     from export.core import bundle_metadata, export_onnx, quantize_variant
 

@@ -16,9 +16,8 @@ def _chunks(x: np.ndarray, size: int):  # noqa: ANN202
 
 @pytest.mark.parametrize("chunk", [1, 319, 320, 321, 1600, 7777])
 def test_streaming_vad_equals_remove_silence(speech, chunk: int) -> None:  # noqa: ANN001
-    from cmp_edge.vad import remove_silence
-
     from cmp_edge.stream import StreamingVad
+    from cmp_edge.vad import remove_silence
 
     x = speech[0][: 16000 * 3] if chunk < 100 else speech[0]
     vad = StreamingVad()
@@ -29,9 +28,8 @@ def test_streaming_vad_equals_remove_silence(speech, chunk: int) -> None:  # noq
 
 
 def test_streaming_vad_exact_frame_boundary() -> None:
-    from cmp_edge.vad import remove_silence
-
     from cmp_edge.stream import StreamingVad
+    from cmp_edge.vad import remove_silence
 
     x = synthetic_voice(1.0)[: 320 * 40]  # ends exactly at a frame boundary
     vad = StreamingVad()
