@@ -210,26 +210,27 @@ def _timings(face: Face) -> str:
 def _write_outputs(
     face: Face, target: Path, render: str | None, params_json: str | None, force: bool
 ) -> None:
-    """Write the mesh and the optional extras; everything is computed before writing."""
+    """Write the mesh and the optional extras: all of them, or none on any failure."""
+    from cmp_edge._io import atomic_files, write_chunks
+
     image = None
     if render:
         from cmp_edge.render import render_views
 
         image = render_views(face.vertices, face.triangles, size=256)
+    paths = [target, *(Path(x) for x in (params_json, render) if x)]
     t0 = time.perf_counter()
-    face.save(target, overwrite=force)
+    with atomic_files(paths, overwrite=force) as temps:
+        face.save(temps[0], overwrite=True)
+        if params_json:
+            import json
+
+            write_chunks(temps[1], [(json.dumps(face.to_dict(), indent=2) + "\n").encode()])
+        if image is not None:
+            from cmp_edge.render import write_png
+
+            write_png(temps[-1], image, overwrite=True)
     face.timings["write"] = (time.perf_counter() - t0) * 1e3
-    if params_json:
-        import json
-
-        from cmp_edge._io import atomic_write
-
-        with atomic_write(Path(params_json), overwrite=force) as handle:
-            handle.write((json.dumps(face.to_dict(), indent=2) + "\n").encode())
-    if render and image is not None:
-        from cmp_edge.render import write_png
-
-        write_png(Path(render), image, overwrite=force)
 
 
 # --------------------------------------------------------------------------- commands

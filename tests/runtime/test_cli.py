@@ -293,3 +293,45 @@ def test_readme_main_job(tmp_path: Path) -> None:
     assert code == 0, err
     assert out.read_bytes().startswith(b"ply") and png.read_bytes()[:4] == b"\x89PNG"
     assert "SYNTHETIC" in err and "vertices" in stdout
+
+
+@pytest.mark.parametrize("failing", ["params", "render", "rename"])
+def test_infer_outputs_are_all_or_nothing(
+    bundle, voice_wav, tmp_path: Path, monkeypatch, failing: str
+) -> None:  # noqa: ANN001
+    import cmp_edge._io
+    import cmp_edge.render
+    from cmp_edge.errors import OutputError
+
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    mesh, params, png = outdir / "x.ply", outdir / "x.json", outdir / "x.png"
+    if failing == "params":
+        if os.geteuid() == 0:
+            params = Path("/proc/x.json")  # accepted by the checks, not writable even for root
+        else:
+            monkeypatch.setattr(
+                "cmp_edge._io.write_chunks",
+                lambda path, *a, **k: (_ for _ in ()).throw(OutputError(f"{path}: disk full")),
+            )
+    elif failing == "render":
+
+        def broken_png(path, image, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            raise OutputError(f"{path}: disk full")
+
+        monkeypatch.setattr(cmp_edge.render, "write_png", broken_png)
+    else:
+        real = cmp_edge._io.os.replace
+
+        def replace(src, dst):  # noqa: ANN001, ANN202
+            if Path(dst) == png:
+                raise OSError(28, "No space left on device")
+            return real(src, dst)
+
+        monkeypatch.setattr(cmp_edge._io.os, "replace", replace)
+    code, _, err = run(
+        "infer", voice_wav, "-o", mesh, "--params-json", params, "--render", png, "--model", bundle
+    )
+    assert_one_line_error(code, err, "x.json" if failing == "params" else "x.png")
+    assert ".tmp" not in err  # the message names the target, not the temporary file
+    assert list(outdir.iterdir()) == []
