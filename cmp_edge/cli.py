@@ -163,7 +163,8 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
         console.note("note: CUDA was requested but ONNX Runtime runs on CPU here")
     console.debug(
         f"model {rec.model_path} ({rec.info.kind}), face model {rec.face_model_id}, "
-        f"providers {', '.join(rec.providers)}, loaded in {rec.load_ms:.1f} ms"
+        f"providers {', '.join(rec.providers)}, reconstruction on {rec.reconstruct_device}, "
+        f"loaded in {rec.load_ms:.1f} ms"
     )
     return rec
 

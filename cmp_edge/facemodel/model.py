@@ -330,7 +330,9 @@ class FaceModel:
                     "device='cuda' requested but cmp-edge was built without CUDA "
                     "(rebuild with CMP_EDGE_CUDA=ON and the CUDA toolkit), use device='cpu'"
                 )
-            if c.cuda_device_count() == 0:
+            from cmp_edge import _cuda
+
+            if _cuda.device_count() == 0:
                 raise CmpEdgeError(
                     "device='cuda' requested but no CUDA device is usable here; use device='cpu'"
                 )

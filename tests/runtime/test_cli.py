@@ -335,3 +335,26 @@ def test_infer_outputs_are_all_or_nothing(
     assert_one_line_error(code, err, "x.json" if failing == "params" else "x.png")
     assert ".tmp" not in err  # the message names the target, not the temporary file
     assert list(outdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("devices", [0, 1])
+def test_infer_device_cuda(bundle, voice_wav, tmp_path: Path, monkeypatch, devices: int) -> None:  # noqa: ANN001
+    """--device cuda follows the run-time probe, not how the extension was built."""
+    from cmp_edge import _C, _cuda, reconstructor
+
+    monkeypatch.setattr(_C, "has_cuda", lambda: False)  # as if built without nvcc
+    monkeypatch.setattr(_C, "cuda_device_count", lambda: 0)
+    monkeypatch.setattr(_cuda, "driver_device_count", lambda: devices)
+    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: ["CPUExecutionProvider"])
+    out = tmp_path / "f.json"
+    code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle, "--device", "cuda", "-v")
+    if not devices:
+        assert_one_line_error(code, err, "--device cuda", "no CUDA device")
+        return
+    assert code == 0, err
+    assert "ONNX Runtime runs on CPU" in err and "reconstruction on cpu" in err
+    assert "CUDAExecutionProvider" not in err  # never asked of ONNX Runtime here
+    assert json.loads(out.read_text())["devices"] == {
+        "model": "CPUExecutionProvider",
+        "reconstruct": "cpu",
+    }
