@@ -3,6 +3,8 @@
 Errors are printed as one line, ``cmp-edge: error: <file>: <what>; <what to do>``,
 with a non-zero exit status (1 for bad input or files, 2 for bad usage, 130
 after Ctrl-C) and never a traceback (``--verbose`` adds one for internal errors).
+Warnings (e.g. clipped audio) are one line too, ``cmp-edge: warning: <what>``;
+``--quiet`` hides them.
 Heavy modules (NumPy, ONNX Runtime) are imported only by the subcommands
 that need them, so ``cmp-edge --version`` and ``--help`` are instant.
 """
@@ -13,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -532,6 +535,29 @@ def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
     return 0
 
 
+def _route_warnings(console: _Console) -> None:
+    """Print Python warnings as ``cmp-edge: warning: <message>`` (none with --quiet).
+
+    Call inside ``warnings.catch_warnings()``, which restores the previous handling.
+    """
+    if console.quiet:
+        warnings.simplefilter("ignore")
+        return
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        text = " ".join(str(message).split())
+        print(f"{PROG}: warning: {text}", file=console.err, flush=True)
+
+    warnings.showwarning = show
+
+
 COMMANDS = {"infer": _cmd_infer, "batch": _cmd_batch, "stream": _cmd_stream, "info": _cmd_info}
 
 
@@ -553,7 +579,9 @@ def main(
     verbose = getattr(args, "verbose", False)
     console = _Console(quiet, verbose, out, err)
     try:
-        return COMMANDS[args.command](args, console)
+        with warnings.catch_warnings():
+            _route_warnings(console)
+            return COMMANDS[args.command](args, console)
     except CmpEdgeError as exc:
         print(f"{PROG}: error: {exc}", file=err, flush=True)
         return 1

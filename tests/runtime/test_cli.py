@@ -358,3 +358,22 @@ def test_infer_device_cuda(bundle, voice_wav, tmp_path: Path, monkeypatch, devic
         "model": "CPUExecutionProvider",
         "reconstruct": "cpu",
     }
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_warnings_are_one_line(bundle, tmp_path: Path, quiet: bool) -> None:  # noqa: ANN001
+    import soundfile as sf
+
+    loud = tmp_path / "loud.wav"
+    voice = synthetic_voice(2.5, seed=1)
+    sf.write(str(loud), 1.5 * voice / np.abs(voice).max(), 16000, subtype="FLOAT")
+    extra = ["-q"] if quiet else []
+    code, _, err = run("infer", loud, "-o", tmp_path / "f.ply", "--model", bundle, *extra)
+    assert code == 0, err
+    if quiet:
+        assert err == ""
+        return
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cmp-edge: warning: ") and "loud.wav" in lines[0], err
+    assert "full scale" in lines[0] and "UserWarning" not in err and "warn(" not in err
