@@ -32,6 +32,8 @@ __all__ = ["main"]
 PROG = "cmp-edge"
 FORMATS = ("ply", "obj", "npz", "json")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+# leading bytes of WAV, FLAC, Ogg, MP3 (ID3 tag) and AIFF files
+AUDIO_MAGIC = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"FORM")
 DEFAULT_MODEL_NOTE = (
     "note: using the built-in default model, trained on SYNTHETIC voices and faces: it shows "
     "the pipeline working, not a person's real face. For real estimates train on Voxceleb-3D "
@@ -67,6 +69,24 @@ class _Console:
 
 
 # --------------------------------------------------------------------------- parser
+def _seconds(text: str, *, positive: bool = False) -> float:
+    """argparse type: a finite number of seconds, >= 0 (> 0 when ``positive``)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds {bound}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    return _seconds(text, positive=True)
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", metavar="ONNX", help="ONNX bundle (default: the built-in model)")
@@ -81,10 +101,16 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--min-speech",
-        type=float,
+        type=_seconds,
         default=0.5,
         metavar="SECONDS",
         help="least voiced speech accepted (default 0.5 s); less is an error",
+    )
+    g.add_argument(
+        "--no-vad",
+        dest="vad",
+        action="store_false",
+        help="use all of the audio, without voice activity detection",
     )
 
 
@@ -136,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-ms", type=int, default=100, metavar="MS", help="chunk length (default 100)"
     )
     p.add_argument("--realtime", action="store_true", help="pace file chunks in real time")
-    p.add_argument("--seconds", type=float, default=10.0, help="microphone recording length")
+    p.add_argument(
+        "--seconds", type=_positive_seconds, default=10.0, help="microphone recording length"
+    )
     _add_output_options(p)
     _add_model_options(p)
 
@@ -159,6 +187,7 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
         providers=providers,
         threads=args.threads,
         min_voiced_s=args.min_speech,
+        vad=args.vad,
     )
     if args.model is None:
         console.note(DEFAULT_MODEL_NOTE)
@@ -172,26 +201,57 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
     return rec
 
 
-def _format_of(path: Path, explicit: str | None) -> str:
+def _output_path(path: Path, explicit: str | None) -> Path:
+    """The output file for ``-o PATH``: its suffix names the format, else --format adds one."""
     suffix = path.suffix.lower().lstrip(".")
-    if explicit and suffix and suffix in FORMATS and suffix != explicit:
-        raise OutputError(
-            f"{path}: suffix .{suffix} contradicts --format {explicit}; make them agree"
-        )
     if suffix in FORMATS:
-        return suffix
+        if explicit and suffix != explicit:
+            raise OutputError(
+                f"{path}: suffix .{suffix} contradicts --format {explicit}; make them agree"
+            )
+        return path
     if explicit:
-        return explicit
-    raise OutputError(f"{path}: unknown output suffix; use .ply, .obj, .npz or .json (or --format)")
+        return path.with_name(f"{path.name}.{explicit}")
+    what = f"unknown suffix .{suffix}" if suffix else "no file suffix"
+    raise OutputError(f"{path}: {what}; end the name in .ply, .obj, .npz or .json (or --format)")
 
 
-def _check_new(paths: Sequence[Path], force: bool) -> None:
+def _check_audio_input(path: Path, command: str) -> None:
+    if path.is_dir():
+        raise AudioError(
+            f"{path}: is a folder; use `cmp-edge batch {path} -o OUTDIR` for folders of audio"
+            if command == "infer"
+            else f"{path}: is a folder; {command} takes one audio file"
+        )
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found; check the path")
+
+
+def _check_new(paths: Sequence[Path], force: bool, named: Sequence[tuple[str, Path]] = ()) -> None:
+    """Refuse outputs that collide (with each other or an input) or exist without --force.
+
+    ``named`` pairs an option with the file it names (e.g. ``("--render", path)``)
+    so that a collision message can say which options collide.
+    """
+    owner: dict[Path, str] = {}
+    for option, path in named:
+        key = path.resolve()
+        if key in owner:
+            if owner[key] == "input" or option == "input":
+                other = option if owner[key] == "input" else owner[key]
+                raise OutputError(f"{path}: {other} names an input file; choose another name")
+            raise OutputError(
+                f"{path}: {owner[key]} and {option} name the same file; give each its own name"
+            )
+        owner[key] = option
     seen: set[Path] = set()
     for path in paths:
         key = path.resolve()
         if key in seen:
             raise OutputError(f"{path}: two inputs would write the same output; rename one input")
         seen.add(key)
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; give a file name")
         if path.exists() and not force:
             raise OutputError(f"{path}: file exists; pass --force to replace it")
         if not path.parent.is_dir():
@@ -241,11 +301,14 @@ def _write_outputs(
 def _cmd_infer(args: argparse.Namespace, console: _Console) -> int:
     inputs = [Path(p) for p in args.inputs]
     for path in inputs:
-        if not path.is_file():
-            raise AudioError(f"{path}: audio file not found; check the path")
+        _check_audio_input(path, "infer")
     many = len(inputs) > 1
     if (args.render or args.params_json) and many:
         raise CmpEdgeError("--render/--params-json: take one input; run infer once per file")
+    if args.render and Path(args.render).suffix.lower() != ".png":
+        raise OutputError(
+            f"{args.render}: --render writes a PNG picture; give a name ending in .png"
+        )
     out = Path(args.output) if args.output else None
     if out is not None and (many or out.is_dir() or args.output.endswith(("/", os.sep))):
         if not out.is_dir():
@@ -253,15 +316,20 @@ def _cmd_infer(args: argparse.Namespace, console: _Console) -> int:
         fmt = args.format or "ply"
         outputs = [out / f"{p.stem}.{fmt}" for p in inputs]
     elif out is not None:
-        if not out.suffix:
-            out = out.with_suffix("." + (args.format or "ply"))
-        _format_of(out, args.format)
-        outputs = [out]
+        outputs = [_output_path(out, args.format)]
     else:
         fmt = args.format or "ply"
         outputs = [Path(f"{p.stem}.{fmt}") for p in inputs]
     extras = [Path(x) for x in (args.render, args.params_json) if x]
-    _check_new([*outputs, *extras], args.force)
+    named = [("input", p) for p in inputs]
+    if not many:
+        named.append(("-o" if out is not None else "the default output", outputs[0]))
+    named += [
+        (o, Path(x))
+        for o, x in (("--params-json", args.params_json), ("--render", args.render))
+        if x
+    ]
+    _check_new([*outputs, *extras], args.force, named)
 
     rec = _reconstructor(args, console)
     failures = 0
@@ -285,6 +353,23 @@ def _read_manifest(path: Path) -> list[Path]:
     import json
 
     base = path.parent
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise AudioError(
+            f"{path}: cannot read the manifest ({exc.strerror}); pass a folder or a text list"
+        ) from None
+    if path.suffix.lower() in AUDIO_SUFFIXES or head.startswith(AUDIO_MAGIC):
+        raise AudioError(
+            f"{path}: is an audio file, not a folder or manifest; "
+            f"for one file use `cmp-edge infer {path}`"
+        )
+    if b"\0" in head:
+        raise AudioError(
+            f"{path}: is a binary file, not a manifest; give a folder or a text list of "
+            "audio paths (.txt one per line, .csv or .json)"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -446,9 +531,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
         raise CmpEdgeError(f"--chunk-ms {args.chunk_ms}: choose 10..10000")
     target: Path | None = None
     if args.output:
-        target = Path(args.output)
-        target = target if target.suffix else target.with_suffix("." + (args.format or "ply"))
-        _format_of(target, args.format)
+        target = _output_path(Path(args.output), args.format)
         _check_new([target], args.force)
     if args.mic:
         try:
@@ -460,8 +543,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
             ) from None
     else:
         path = Path(args.input)
-        if not path.is_file():
-            raise AudioError(f"{path}: audio file not found; check the path")
+        _check_audio_input(path, "stream")
     rec = _reconstructor(args, console)
     stream = rec.create_stream()
     last: Any = None
@@ -522,7 +604,7 @@ def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
 
     from cmp_edge.bundle import read_bundle
 
-    info = read_bundle(args.model)
+    info = read_bundle(args.model, option="`cmp-edge info`")
     summary = info.summary()
     if args.json:
         print(json.dumps(summary, indent=2), file=console.out)

@@ -135,6 +135,8 @@ class Reconstructor:
         threads: intra-op threads of ONNX Runtime (None: its default, all cores).
         min_voiced_s: shortest voiced speech accepted, in seconds; less raises
             :class:`~cmp_edge.errors.NoSpeechError` rather than guessing a face.
+        vad: remove silence with the voice activity detector (spec section 2);
+            False uses all of the audio (for recordings the detector rejects).
 
     Raises:
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
@@ -149,6 +151,7 @@ class Reconstructor:
         threads: int | None = None,
         *,
         min_voiced_s: float = 0.5,
+        vad: bool = True,
     ) -> None:
         t0 = time.perf_counter()
         if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -160,6 +163,7 @@ class Reconstructor:
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
         self.min_voiced_s = float(min_voiced_s)
+        self.vad = bool(vad)
         self._threads = threads
         self._mean = self.info.param_mean
         self._std = self.info.param_std
@@ -240,10 +244,13 @@ class Reconstructor:
     def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
         from cmp_edge.vad import remove_silence
 
-        try:
-            voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
-        except NoSpeechError:
-            voiced = np.zeros(0, np.float32)
+        if not self.vad:
+            voiced = samples16k
+        else:
+            try:
+                voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
+            except NoSpeechError:
+                voiced = np.zeros(0, np.float32)
         self._check_voiced(voiced.shape[0], what)
         return voiced
 
@@ -251,7 +258,8 @@ class Reconstructor:
         seconds = num_samples / SAMPLE_RATE
         if num_samples == 0:
             raise NoSpeechError(
-                f"{what}: no voiced speech found; record speech (a few seconds of one voice)"
+                f"{what}: no voiced speech found; record speech (a few seconds of one voice), "
+                "or use all of the audio with --no-vad (vad=False)"
             )
         if seconds < self.min_voiced_s:
             raise NoSpeechError(

@@ -298,7 +298,23 @@ def test_convert_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFi
     )
     assert FaceModel.load(out).n_vertices == 3448
     assert (
-        facemodel_main(["convert", str(shared_data / "sfm" / "sfm_shape_3448.bin"), str(out)]) == 2
+        facemodel_main(["convert", str(shared_data / "sfm" / "sfm_shape_3448.bin"), str(out)]) == 1
     )
     assert "exists" in capsys.readouterr().err
-    assert facemodel_main(["convert", str(tmp_path / "nope.mat"), str(out), "--force"]) == 2
+    assert facemodel_main(["convert", str(tmp_path / "nope.mat"), str(out), "--force"]) == 1
+
+
+def test_facemodel_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad files and data exit 1 with one error line; only bad usage exits 2."""
+    assert facemodel_main(["info", str(tmp_path / "nope.mat")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("python -m cmp_edge.facemodel: error: ")
+    assert "nope.mat" in err[0]
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    assert facemodel_main(["convert", str(junk), str(tmp_path / "o.npz")]) == 1
+    assert facemodel_main(["convert", "default", str(tmp_path / "o.obj")]) == 1
+    assert ".npz" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        facemodel_main(["frobnicate"])
+    assert usage.value.code == 2

@@ -377,3 +377,100 @@ def test_warnings_are_one_line(bundle, tmp_path: Path, quiet: bool) -> None:  # 
     assert len(lines) == 1, err
     assert lines[0].startswith("cmp-edge: warning: ") and "loud.wav" in lines[0], err
     assert "full scale" in lines[0] and "UserWarning" not in err and "warn(" not in err
+
+
+def test_infer_folder_input_points_to_batch(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    code, _, err = run("infer", folder, "-o", tmp_path / "f.ply", "--model", bundle)
+    assert_one_line_error(code, err, "recordings: is a folder", "cmp-edge batch")
+    code, _, err = run("stream", folder, "--model", bundle)
+    assert_one_line_error(code, err, "recordings: is a folder")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["-o", "same.json", "--params-json", "same.json"], ["-o and --params-json"]),
+        (
+            ["-o", "f.ply", "--params-json", "p.png", "--render", "p.png"],
+            ["--params-json and --render"],
+        ),
+        (["-o", "f.ply", "--params-json", "voice.wav"], ["--params-json names an input file"]),
+        (["-o", "f.ply", "--render", "f.jpg"], ["f.jpg", "--render", ".png"]),
+        (["-o", "nosuffix"], ["nosuffix", "no file suffix", ".ply, .obj, .npz or .json"]),
+        (["-o", "face.v2"], ["unknown suffix .v2", "--format"]),
+    ],
+)
+def test_infer_output_names_checked(
+    bundle, voice_wav, tmp_path: Path, monkeypatch, extra: list[str], needles: list[str]
+) -> None:  # noqa: ANN001
+    monkeypatch.chdir(voice_wav.parent)
+    before = sorted(p.name for p in voice_wav.parent.iterdir())
+    code, _, err = run("infer", voice_wav.name, *extra, "--model", bundle)
+    assert_one_line_error(code, err, *needles)
+    assert code == 1
+    assert sorted(p.name for p in voice_wav.parent.iterdir()) == before
+
+
+def test_output_without_suffix_takes_format(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "a", "--format", "obj", "--model", bundle
+    )
+    assert code == 0, err
+    assert (tmp_path / "a.obj").is_file()
+    code, _, err = run("stream", voice_wav, "-o", tmp_path / "b", "--model", bundle)
+    assert_one_line_error(code, err, "no file suffix")
+    assert not list(tmp_path.glob("b*"))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "x"])
+def test_min_speech_must_be_finite_and_not_negative(
+    voice_wav, tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)  # were the value accepted, the default output lands here
+    code, _, _ = run("infer", voice_wav, "--min-speech", value)
+    assert code == 2
+    assert_one_line_error(code, capsys.readouterr().err, "--min-speech", value)
+
+
+def test_batch_given_an_audio_file_points_to_infer(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    outdir = tmp_path / "out"
+    code, _, err = run("batch", voice_wav, "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "voice.wav", "audio file", "cmp-edge infer")
+    renamed = voice_wav.with_name("voice.dat")  # audio without an audio suffix
+    voice_wav.rename(renamed)
+    code, _, err = run("batch", renamed, "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "voice.dat", "cmp-edge infer")
+    blob = tmp_path / "blob.txt"
+    blob.write_bytes(b"\x00\x01binary" * 10)
+    code, _, err = run("batch", blob, "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "blob.txt", "binary file")
+    assert not outdir.exists()
+
+
+def test_info_missing_model_hint_fits_the_command(tmp_path: Path) -> None:
+    code, _, err = run("info", tmp_path / "missing.onnx")
+    assert_one_line_error(code, err, "missing.onnx", "not found", "cmp-edge info")
+    assert "--model" not in err
+    code, _, err = run("info", tmp_path)  # a folder without a bundle
+    assert_one_line_error(code, err, "no .onnx files", "cmp-edge info")
+    assert "--model" not in err
+
+
+def test_no_vad_uses_all_audio(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    quiet = _wav(tmp_path / "hum.wav", np.zeros(32000, np.float32))  # nothing voiced
+    code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle)
+    assert_one_line_error(code, err, "no voiced speech", "--no-vad")
+    code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle, "--no-vad")
+    assert code == 0, err
+    assert json.loads((tmp_path / "a.json").read_text())["voiced_s"] == pytest.approx(2.0)
+    code, stdout, err = run("stream", quiet, "--model", bundle, "--no-vad")
+    assert code == 0, err
+    assert "voiced 2.0 s" in stdout
+    src = tmp_path / "in"
+    src.mkdir()
+    quiet.rename(src / "hum.wav")
+    code, _, err = run("batch", src, "-o", tmp_path / "out", "--model", bundle, "--no-vad")
+    assert code == 0, err
+    assert (tmp_path / "out" / "hum.ply").is_file()
