@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from cmp_edge import __version__
 from cmp_edge.errors import AudioError, CmpEdgeError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +46,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message}; see `{self.prog} --help`\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for (it costs an import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and exit")
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        import cmp_edge
+
+        print(f"{PROG} {cmp_edge.__version__}", file=sys.stdout, flush=True)
+        parser.exit(0)
 
 
 class _Console:
@@ -129,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate a 3D face mesh from a voice recording (Cross-Modal Perceptionist).",
         epilog="The built-in default model was trained on synthetic voices; see `cmp-edge info`.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("infer", help="speech file(s) -> face mesh(es)")

@@ -40,10 +40,16 @@ def _wav(path: Path, samples: np.ndarray, sr: int = 16000) -> Path:
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
     from cmp_edge import __version__
+    from tests.conftest import REPO_ROOT
 
     assert run("--version")[0] == 0
     assert capsys.readouterr().out.strip() == f"cmp-edge {__version__}"
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert __version__ == pyproject["project"]["version"]
+    assert run("infer", "--version")[0] == 2  # only the top-level command has it
 
 
 def test_infer_writes_mesh(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
