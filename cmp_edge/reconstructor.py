@@ -199,22 +199,13 @@ class Reconstructor:
                     "pass its file with --face-model (face_model=...)"
                 )
             fm, where = default, "default face model"
-        if fm.id != info.face_model_id:
-            raise FaceModelError(
-                f"{where}: face model {fm.id!r} does not match the model's "
-                f"{info.face_model_id!r}; pass the face model {info.path.name} was exported with"
-            )
-        dims = info.face_model_dims
-        have = {
-            "vertices": int(fm.mean.shape[0]),
-            "shape": int(fm.shape_basis.shape[1]),
-            "expr": int(fm.expr_basis.shape[1]),
-        }
-        if have != dims:
-            raise FaceModelError(
-                f"{where}: face model dimensions {have} differ from the model's {dims}; "
-                "pass the face model the bundle was exported with"
-            )
+        fm.check_matches(
+            info.face_model_id,
+            info.face_model_dims,
+            where=where,
+            needed_by="model",
+            fix=f"pass the face model {info.path.name} was exported with",
+        )
         return fm
 
     # ------------------------------------------------------------------ properties

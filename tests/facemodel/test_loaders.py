@@ -291,6 +291,23 @@ def test_constructor_validates_shapes() -> None:
         FaceModel(np.zeros((4, 2)), np.zeros((8, 2)), None, tri)
 
 
+def test_check_matches() -> None:
+    fm = FaceModel(np.zeros((4, 3)), np.zeros((12, 2)), np.zeros((12, 1)), [[0, 1, 2]], id="m1")
+    assert fm.dims == {"vertices": 4, "shape": 2, "expr": 1}
+    fm.check_matches(
+        "m1", {"vertices": 4, "shape": 2, "expr": 1}, where="w", needed_by="n", fix="f"
+    )
+    fm.check_matches("m1", where="w", needed_by="n", fix="f")  # the id only
+    with pytest.raises(
+        FaceModelError, match=r"^a.npz: face model 'm1' does not match the b's 'm2'; c$"
+    ):
+        fm.check_matches("m2", where="a.npz", needed_by="b", fix="c")
+    with pytest.raises(FaceModelError, match="dimensions .* differ from the b's"):
+        fm.check_matches(
+            "m1", {"vertices": 5, "shape": 2, "expr": 1}, where="a", needed_by="b", fix="c"
+        )
+
+
 def test_convert_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sfm.npz"
     assert (
