@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from cmp_edge.errors import OutputError
 
-__all__ = ["atomic_files", "atomic_write", "write_chunks"]
+__all__ = ["atomic_files", "atomic_write", "check_targets", "write_chunks"]
 
 
 @contextlib.contextmanager
@@ -67,6 +67,38 @@ def write_chunks(
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
+def check_targets(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    overwrite: bool = True,
+    twice: str = "named twice among the outputs; give each its own name",
+) -> list[Path]:
+    """Check that files can be written (without writing anything); return them as Paths.
+
+    Raises:
+        OutputError: two paths are the same file (message ``twice``), a folder
+            is missing or not writable, a path is a folder, or a path exists
+            and ``overwrite`` is False.
+    """
+    targets = [Path(p) for p in paths]
+    seen: set[Path] = set()
+    for target in targets:
+        key = target.resolve()
+        if key in seen:
+            raise OutputError(f"{target}: {twice}")
+        seen.add(key)
+        folder = target.parent if str(target.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"{target}: folder {folder} does not exist; create it first")
+        if target.is_dir():
+            raise OutputError(f"{target}: is a folder; give a file name")
+        if not overwrite and target.exists():
+            raise OutputError(f"{target}: file exists; pass --force (overwrite=True) to replace it")
+        if not os.access(folder, os.W_OK):
+            raise OutputError(f"{target}: folder {folder} is not writable; choose another folder")
+    return targets
+
+
 @contextlib.contextmanager
 def atomic_files(
     paths: Sequence[str | os.PathLike[str]], *, overwrite: bool = True
@@ -86,20 +118,7 @@ def atomic_files(
             writable, a target is a folder, or a target exists and
             ``overwrite`` is False.
     """
-    targets = [Path(p) for p in paths]
-    seen: set[Path] = set()
-    for target in targets:
-        key = target.resolve()
-        if key in seen:
-            raise OutputError(f"{target}: named twice among the outputs; give each its own name")
-        seen.add(key)
-        folder = target.parent if str(target.parent) else Path(".")
-        if not folder.is_dir():
-            raise OutputError(f"{target}: folder {folder} does not exist; create it first")
-        if target.is_dir():
-            raise OutputError(f"{target}: is a folder; give a file name")
-        if not overwrite and target.exists():
-            raise OutputError(f"{target}: file exists; pass --force (overwrite=True) to replace it")
+    targets = check_targets(paths, overwrite=overwrite)
     temps: list[Path] = []
     renamed: list[Path] = []
     try:

@@ -257,20 +257,11 @@ def _check_new(paths: Sequence[Path], force: bool, named: Sequence[tuple[str, Pa
                 f"{path}: {owner[key]} and {option} name the same file; give each its own name"
             )
         owner[key] = option
-    seen: set[Path] = set()
-    for path in paths:
-        key = path.resolve()
-        if key in seen:
-            raise OutputError(f"{path}: two inputs would write the same output; rename one input")
-        seen.add(key)
-        if path.is_dir():
-            raise OutputError(f"{path}: is a folder; give a file name")
-        if path.exists() and not force:
-            raise OutputError(f"{path}: file exists; pass --force to replace it")
-        if not path.parent.is_dir():
-            raise OutputError(f"{path}: folder {path.parent} does not exist; create it first")
-        if not os.access(path.parent, os.W_OK):
-            raise OutputError(f"{path}: folder {path.parent} is not writable; choose another -o")
+    from cmp_edge._io import check_targets
+
+    check_targets(
+        paths, overwrite=force, twice="two inputs would write the same output; rename one input"
+    )
 
 
 def _summary_line(face: Face, out: Path) -> str:
