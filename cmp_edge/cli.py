@@ -194,6 +194,12 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
     if args.threads is not None and args.threads < 1:
         raise CmpEdgeError(f"--threads {args.threads}: must be at least 1; pass e.g. --threads 2")
     providers = [CUDA, CPU] if args.device == "cuda" else [CPU]
+    if args.device == "cuda":
+        import onnxruntime
+
+        # A CUDA provider that cannot load (no cuDNN, ...) logs raw lines on stderr before
+        # ONNX Runtime falls back to CPU; the note below says it in one line (-v: details).
+        onnxruntime.set_default_logger_severity(2 if console.verbose else 4)
     rec = Reconstructor(
         args.model,
         args.face_model,
@@ -205,7 +211,14 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
     if args.model is None:
         console.note(DEFAULT_MODEL_NOTE)
     if args.device == "cuda" and CUDA not in rec.providers:
-        console.note("note: CUDA was requested but ONNX Runtime runs on CPU here")
+        from cmp_edge.reconstructor import _ort_providers
+
+        why = (
+            "its CUDA provider did not load (CUDA/cuDNN libraries missing?; -v shows why)"
+            if CUDA in _ort_providers()
+            else "this ONNX Runtime has no CUDA provider; pip install onnxruntime-gpu"
+        )
+        console.note(f"note: CUDA was requested but ONNX Runtime runs on CPU here: {why}")
     console.debug(
         f"model {rec.model_path} ({rec.info.kind}), face model {rec.face_model_id}, "
         f"providers {', '.join(rec.providers)}, reconstruction on {rec.reconstruct_device}, "

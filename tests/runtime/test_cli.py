@@ -480,3 +480,27 @@ def test_no_vad_uses_all_audio(bundle, tmp_path: Path) -> None:  # noqa: ANN001
     code, _, err = run("batch", src, "-o", tmp_path / "out", "--model", bundle, "--no-vad")
     assert code == 0, err
     assert (tmp_path / "out" / "hum.ply").is_file()
+
+
+def test_device_cuda_provider_that_cannot_load_is_one_note(
+    bundle, voice_wav, tmp_path: Path, monkeypatch, capfd: pytest.CaptureFixture[str]
+) -> None:  # noqa: ANN001
+    """A GPU is seen but ONNX Runtime's CUDA provider fails to load: no raw ORT log lines."""
+    import onnxruntime as ort
+
+    from cmp_edge import _cuda
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers() or _cuda.device_count() > 0:
+        pytest.skip("needs onnxruntime-gpu on a machine without a usable GPU")
+    monkeypatch.setattr(_cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(_cuda, "native_kernels", lambda: False)
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "f.ply", "--model", bundle, "--device", "cuda"
+    )
+    assert code == 0, err
+    assert err.strip() == (
+        "note: CUDA was requested but ONNX Runtime runs on CPU here: its CUDA provider did "
+        "not load (CUDA/cuDNN libraries missing?; -v shows why)"
+    )
+    fd = capfd.readouterr()
+    assert "onnxruntime" not in fd.err and "CUDAExecutionProvider" not in fd.err
