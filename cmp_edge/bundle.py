@@ -48,7 +48,7 @@ REQUIRED_KEYS = (
     "provenance",
 )
 KNOWN_KINDS = ("supervised", "distill", "published_supervised", "published_distill")
-_FIX = "re-export it with `python -m export` or pass another --model"
+_FIX = "re-export it with `python -m export` or use another model"
 
 
 def default_model_path() -> Path:
@@ -56,8 +56,10 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent / "models" / "default.onnx"
 
 
-def resolve_model_path(model: str | os.PathLike[str] | None) -> Path:
+def resolve_model_path(model: str | os.PathLike[str] | None, *, option: str = "--model") -> Path:
     """The ``.onnx`` file for ``model``: None -> default bundle; a folder -> its single .onnx.
+
+    ``option`` is how the user gave the path (for messages), e.g. ``"--model"``.
 
     Raises:
         ModelError: the path does not exist, or a folder holds no or several .onnx files.
@@ -77,11 +79,11 @@ def resolve_model_path(model: str | os.PathLike[str] | None) -> Path:
             found = "no" if not candidates else f"{len(candidates)}"
             raise ModelError(
                 f"{path}: bundle folder holds {found} .onnx files; "
-                "pass the .onnx file itself with --model"
+                f"pass the .onnx file itself to {option}"
             )
         return candidates[0]
     if not path.is_file():
-        raise ModelError(f"{path}: model file not found; check the path given to --model")
+        raise ModelError(f"{path}: model file not found; check the path given to {option}")
     return path
 
 
@@ -265,13 +267,17 @@ def check_signature(path: Path, session: onnxruntime.InferenceSession, num_param
 def read_bundle(
     model: str | os.PathLike[str] | None,
     session: onnxruntime.InferenceSession | None = None,
+    *,
+    option: str = "--model",
 ) -> BundleInfo:
     """Locate, open (if no ``session`` is given) and validate a bundle; return its metadata.
+
+    ``option`` names how the user gave the path, for messages (see :func:`resolve_model_path`).
 
     Raises:
         ModelError: not an ONNX file, not a cmp-edge model, or malformed metadata.
     """
-    path = resolve_model_path(model)
+    path = resolve_model_path(model, option=option)
     if session is None:
         session = open_session(path, ["CPUExecutionProvider"], threads=1)
     meta = dict(session.get_modelmeta().custom_metadata_map)

@@ -3,6 +3,8 @@
 Errors are printed as one line, ``cmp-edge: error: <file>: <what>; <what to do>``,
 with a non-zero exit status (1 for bad input or files, 2 for bad usage, 130
 after Ctrl-C) and never a traceback (``--verbose`` adds one for internal errors).
+Warnings (e.g. clipped audio) are one line too, ``cmp-edge: warning: <what>``;
+``--quiet`` hides them.
 Heavy modules (NumPy, ONNX Runtime) are imported only by the subcommands
 that need them, so ``cmp-edge --version`` and ``--help`` are instant.
 """
@@ -13,11 +15,11 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from cmp_edge import __version__
 from cmp_edge.errors import AudioError, CmpEdgeError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +31,8 @@ __all__ = ["main"]
 PROG = "cmp-edge"
 FORMATS = ("ply", "obj", "npz", "json")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+# leading bytes of WAV, FLAC, Ogg, MP3 (ID3 tag) and AIFF files
+AUDIO_MAGIC = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"FORM")
 DEFAULT_MODEL_NOTE = (
     "note: using the built-in default model, trained on SYNTHETIC voices and faces: it shows "
     "the pipeline working, not a person's real face. For real estimates train on Voxceleb-3D "
@@ -42,6 +46,20 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message}; see `{self.prog} --help`\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for (it costs an import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and exit")
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        import cmp_edge
+
+        print(f"{PROG} {cmp_edge.__version__}", file=sys.stdout, flush=True)
+        parser.exit(0)
 
 
 class _Console:
@@ -64,6 +82,24 @@ class _Console:
 
 
 # --------------------------------------------------------------------------- parser
+def _seconds(text: str, *, positive: bool = False) -> float:
+    """argparse type: a finite number of seconds, >= 0 (> 0 when ``positive``)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds {bound}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    return _seconds(text, positive=True)
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", metavar="ONNX", help="ONNX bundle (default: the built-in model)")
@@ -78,10 +114,16 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--min-speech",
-        type=float,
+        type=_seconds,
         default=0.5,
         metavar="SECONDS",
         help="least voiced speech accepted (default 0.5 s); less is an error",
+    )
+    g.add_argument(
+        "--no-vad",
+        dest="vad",
+        action="store_false",
+        help="use all of the audio, without voice activity detection",
     )
 
 
@@ -100,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate a 3D face mesh from a voice recording (Cross-Modal Perceptionist).",
         epilog="The built-in default model was trained on synthetic voices; see `cmp-edge info`.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("infer", help="speech file(s) -> face mesh(es)")
@@ -133,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-ms", type=int, default=100, metavar="MS", help="chunk length (default 100)"
     )
     p.add_argument("--realtime", action="store_true", help="pace file chunks in real time")
-    p.add_argument("--seconds", type=float, default=10.0, help="microphone recording length")
+    p.add_argument(
+        "--seconds", type=_positive_seconds, default=10.0, help="microphone recording length"
+    )
     _add_output_options(p)
     _add_model_options(p)
 
@@ -150,50 +194,87 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
     if args.threads is not None and args.threads < 1:
         raise CmpEdgeError(f"--threads {args.threads}: must be at least 1; pass e.g. --threads 2")
     providers = [CUDA, CPU] if args.device == "cuda" else [CPU]
+    if args.device == "cuda":
+        import onnxruntime
+
+        # A CUDA provider that cannot load (no cuDNN, ...) logs raw lines on stderr before
+        # ONNX Runtime falls back to CPU; the note below says it in one line (-v: details).
+        onnxruntime.set_default_logger_severity(2 if console.verbose else 4)
     rec = Reconstructor(
         args.model,
         args.face_model,
         providers=providers,
         threads=args.threads,
         min_voiced_s=args.min_speech,
+        vad=args.vad,
     )
     if args.model is None:
         console.note(DEFAULT_MODEL_NOTE)
     if args.device == "cuda" and CUDA not in rec.providers:
-        console.note("note: CUDA was requested but ONNX Runtime runs on CPU here")
+        from cmp_edge.reconstructor import _ort_providers
+
+        why = (
+            "its CUDA provider did not load (CUDA/cuDNN libraries missing?; -v shows why)"
+            if CUDA in _ort_providers()
+            else "this ONNX Runtime has no CUDA provider; pip install onnxruntime-gpu"
+        )
+        console.note(f"note: CUDA was requested but ONNX Runtime runs on CPU here: {why}")
     console.debug(
         f"model {rec.model_path} ({rec.info.kind}), face model {rec.face_model_id}, "
-        f"providers {', '.join(rec.providers)}, loaded in {rec.load_ms:.1f} ms"
+        f"providers {', '.join(rec.providers)}, reconstruction on {rec.reconstruct_device}, "
+        f"loaded in {rec.load_ms:.1f} ms"
     )
     return rec
 
 
-def _format_of(path: Path, explicit: str | None) -> str:
+def _output_path(path: Path, explicit: str | None) -> Path:
+    """The output file for ``-o PATH``: its suffix names the format, else --format adds one."""
     suffix = path.suffix.lower().lstrip(".")
-    if explicit and suffix and suffix in FORMATS and suffix != explicit:
-        raise OutputError(
-            f"{path}: suffix .{suffix} contradicts --format {explicit}; make them agree"
-        )
     if suffix in FORMATS:
-        return suffix
+        if explicit and suffix != explicit:
+            raise OutputError(
+                f"{path}: suffix .{suffix} contradicts --format {explicit}; make them agree"
+            )
+        return path
     if explicit:
-        return explicit
-    raise OutputError(f"{path}: unknown output suffix; use .ply, .obj, .npz or .json (or --format)")
+        return path.with_name(f"{path.name}.{explicit}")
+    what = f"unknown suffix .{suffix}" if suffix else "no file suffix"
+    raise OutputError(f"{path}: {what}; end the name in .ply, .obj, .npz or .json (or --format)")
 
 
-def _check_new(paths: Sequence[Path], force: bool) -> None:
-    seen: set[Path] = set()
-    for path in paths:
+def _check_audio_input(path: Path, command: str) -> None:
+    if path.is_dir():
+        raise AudioError(
+            f"{path}: is a folder; use `cmp-edge batch {path} -o OUTDIR` for folders of audio"
+            if command == "infer"
+            else f"{path}: is a folder; {command} takes one audio file"
+        )
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found; check the path")
+
+
+def _check_new(paths: Sequence[Path], force: bool, named: Sequence[tuple[str, Path]] = ()) -> None:
+    """Refuse outputs that collide (with each other or an input) or exist without --force.
+
+    ``named`` pairs an option with the file it names (e.g. ``("--render", path)``)
+    so that a collision message can say which options collide.
+    """
+    owner: dict[Path, str] = {}
+    for option, path in named:
         key = path.resolve()
-        if key in seen:
-            raise OutputError(f"{path}: two inputs would write the same output; rename one input")
-        seen.add(key)
-        if path.exists() and not force:
-            raise OutputError(f"{path}: file exists; pass --force to replace it")
-        if not path.parent.is_dir():
-            raise OutputError(f"{path}: folder {path.parent} does not exist; create it first")
-        if not os.access(path.parent, os.W_OK):
-            raise OutputError(f"{path}: folder {path.parent} is not writable; choose another -o")
+        if key in owner:
+            if owner[key] == "input" or option == "input":
+                other = option if owner[key] == "input" else owner[key]
+                raise OutputError(f"{path}: {other} names an input file; choose another name")
+            raise OutputError(
+                f"{path}: {owner[key]} and {option} name the same file; give each its own name"
+            )
+        owner[key] = option
+    from cmp_edge._io import check_targets
+
+    check_targets(
+        paths, overwrite=force, twice="two inputs would write the same output; rename one input"
+    )
 
 
 def _summary_line(face: Face, out: Path) -> str:
@@ -210,37 +291,41 @@ def _timings(face: Face) -> str:
 def _write_outputs(
     face: Face, target: Path, render: str | None, params_json: str | None, force: bool
 ) -> None:
-    """Write the mesh and the optional extras; everything is computed before writing."""
+    """Write the mesh and the optional extras: all of them, or none on any failure."""
+    from cmp_edge._io import atomic_files, write_chunks
+
     image = None
     if render:
         from cmp_edge.render import render_views
 
         image = render_views(face.vertices, face.triangles, size=256)
+    paths = [target, *(Path(x) for x in (params_json, render) if x)]
     t0 = time.perf_counter()
-    face.save(target, overwrite=force)
+    with atomic_files(paths, overwrite=force) as temps:
+        face.save(temps[0], overwrite=True)
+        if params_json:
+            import json
+
+            write_chunks(temps[1], [(json.dumps(face.to_dict(), indent=2) + "\n").encode()])
+        if image is not None:
+            from cmp_edge.render import write_png
+
+            write_png(temps[-1], image, overwrite=True)
     face.timings["write"] = (time.perf_counter() - t0) * 1e3
-    if params_json:
-        import json
-
-        from cmp_edge._io import atomic_write
-
-        with atomic_write(Path(params_json), overwrite=force) as handle:
-            handle.write((json.dumps(face.to_dict(), indent=2) + "\n").encode())
-    if render and image is not None:
-        from cmp_edge.render import write_png
-
-        write_png(Path(render), image, overwrite=force)
 
 
 # --------------------------------------------------------------------------- commands
 def _cmd_infer(args: argparse.Namespace, console: _Console) -> int:
     inputs = [Path(p) for p in args.inputs]
     for path in inputs:
-        if not path.is_file():
-            raise AudioError(f"{path}: audio file not found; check the path")
+        _check_audio_input(path, "infer")
     many = len(inputs) > 1
     if (args.render or args.params_json) and many:
         raise CmpEdgeError("--render/--params-json: take one input; run infer once per file")
+    if args.render and Path(args.render).suffix.lower() != ".png":
+        raise OutputError(
+            f"{args.render}: --render writes a PNG picture; give a name ending in .png"
+        )
     out = Path(args.output) if args.output else None
     if out is not None and (many or out.is_dir() or args.output.endswith(("/", os.sep))):
         if not out.is_dir():
@@ -248,15 +333,20 @@ def _cmd_infer(args: argparse.Namespace, console: _Console) -> int:
         fmt = args.format or "ply"
         outputs = [out / f"{p.stem}.{fmt}" for p in inputs]
     elif out is not None:
-        if not out.suffix:
-            out = out.with_suffix("." + (args.format or "ply"))
-        _format_of(out, args.format)
-        outputs = [out]
+        outputs = [_output_path(out, args.format)]
     else:
         fmt = args.format or "ply"
         outputs = [Path(f"{p.stem}.{fmt}") for p in inputs]
     extras = [Path(x) for x in (args.render, args.params_json) if x]
-    _check_new([*outputs, *extras], args.force)
+    named = [("input", p) for p in inputs]
+    if not many:
+        named.append(("-o" if out is not None else "the default output", outputs[0]))
+    named += [
+        (o, Path(x))
+        for o, x in (("--params-json", args.params_json), ("--render", args.render))
+        if x
+    ]
+    _check_new([*outputs, *extras], args.force, named)
 
     rec = _reconstructor(args, console)
     failures = 0
@@ -280,6 +370,23 @@ def _read_manifest(path: Path) -> list[Path]:
     import json
 
     base = path.parent
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise AudioError(
+            f"{path}: cannot read the manifest ({exc.strerror}); pass a folder or a text list"
+        ) from None
+    if path.suffix.lower() in AUDIO_SUFFIXES or head.startswith(AUDIO_MAGIC):
+        raise AudioError(
+            f"{path}: is an audio file, not a folder or manifest; "
+            f"for one file use `cmp-edge infer {path}`"
+        )
+    if b"\0" in head:
+        raise AudioError(
+            f"{path}: is a binary file, not a manifest; give a folder or a text list of "
+            "audio paths (.txt one per line, .csv or .json)"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -441,9 +548,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
         raise CmpEdgeError(f"--chunk-ms {args.chunk_ms}: choose 10..10000")
     target: Path | None = None
     if args.output:
-        target = Path(args.output)
-        target = target if target.suffix else target.with_suffix("." + (args.format or "ply"))
-        _format_of(target, args.format)
+        target = _output_path(Path(args.output), args.format)
         _check_new([target], args.force)
     if args.mic:
         try:
@@ -455,8 +560,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
             ) from None
     else:
         path = Path(args.input)
-        if not path.is_file():
-            raise AudioError(f"{path}: audio file not found; check the path")
+        _check_audio_input(path, "stream")
     rec = _reconstructor(args, console)
     stream = rec.create_stream()
     last: Any = None
@@ -517,7 +621,7 @@ def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
 
     from cmp_edge.bundle import read_bundle
 
-    info = read_bundle(args.model)
+    info = read_bundle(args.model, option="`cmp-edge info`")
     summary = info.summary()
     if args.json:
         print(json.dumps(summary, indent=2), file=console.out)
@@ -528,6 +632,29 @@ def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
     if args.model is None:
         print(DEFAULT_MODEL_NOTE, file=console.out)
     return 0
+
+
+def _route_warnings(console: _Console) -> None:
+    """Print Python warnings as ``cmp-edge: warning: <message>`` (none with --quiet).
+
+    Call inside ``warnings.catch_warnings()``, which restores the previous handling.
+    """
+    if console.quiet:
+        warnings.simplefilter("ignore")
+        return
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        text = " ".join(str(message).split())
+        print(f"{PROG}: warning: {text}", file=console.err, flush=True)
+
+    warnings.showwarning = show
 
 
 COMMANDS = {"infer": _cmd_infer, "batch": _cmd_batch, "stream": _cmd_stream, "info": _cmd_info}
@@ -551,7 +678,9 @@ def main(
     verbose = getattr(args, "verbose", False)
     console = _Console(quiet, verbose, out, err)
     try:
-        return COMMANDS[args.command](args, console)
+        with warnings.catch_warnings():
+            _route_warnings(console)
+            return COMMANDS[args.command](args, console)
     except CmpEdgeError as exc:
         print(f"{PROG}: error: {exc}", file=err, flush=True)
         return 1

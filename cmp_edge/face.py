@@ -39,6 +39,8 @@ class Face:
         duration_s: seconds of audio given.
         voiced_s: seconds of audio kept by voice activity detection.
         source: the audio file, when known.
+        devices: where the stages ran: ``model`` (the first ONNX Runtime provider
+            of the session) and ``reconstruct`` ("cpu" or "cuda").
     """
 
     params: dict[str, Any]
@@ -50,6 +52,7 @@ class Face:
     duration_s: float = 0.0
     voiced_s: float = 0.0
     source: str | None = None
+    devices: dict[str, str] = field(default_factory=dict)
 
     @property
     def scale(self) -> float:
@@ -76,6 +79,7 @@ class Face:
             "duration_s": round(float(self.duration_s), 4),
             "voiced_s": round(float(self.voiced_s), 4),
             "timings_ms": {k: round(float(v), 4) for k, v in self.timings.items()},
+            "devices": dict(self.devices),
         }
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:

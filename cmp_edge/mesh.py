@@ -30,6 +30,7 @@ __all__ = [
     "load_params",
     "save_mesh",
     "save_params",
+    "vertex_colors",
     "write_obj",
     "write_ply",
     "write_xyz",
@@ -63,24 +64,35 @@ def _check_mesh(
     return verts, np.ascontiguousarray(tris, dtype=np.int32)
 
 
-def _check_colors(colors: npt.ArrayLike | None, n: int) -> npt.NDArray[np.uint8] | None:
-    """Per-vertex colours as uint8 (N, 3): uint8 kept, floats in [0, 1] scaled by 255."""
+def vertex_colors(
+    colors: npt.ArrayLike | None, n: int, *, as_float: bool = False
+) -> npt.NDArray[Any] | None:
+    """Check per-vertex colours (N, 3): integers in 0-255 or floats in [0, 1].
+
+    Returns uint8 (floats scaled by 255 and rounded), or with ``as_float``
+    float32 in [0, 1] (integers divided by 255); None stays None.
+
+    Raises:
+        ValueError: wrong shape, dtype, or values outside the range of their type.
+    """
     if colors is None:
         return None
     arr = np.asarray(colors)
     if arr.shape != (n, 3):
         raise ValueError(f"colors must have shape ({n}, 3), got {arr.shape}")
-    if arr.dtype == np.uint8:
-        return np.ascontiguousarray(arr)
     if np.issubdtype(arr.dtype, np.integer):
-        if arr.size and (arr.min() < 0 or arr.max() > 255):
+        if arr.dtype != np.uint8 and arr.size and (arr.min() < 0 or arr.max() > 255):
             raise ValueError("integer colors must be in 0-255")
-        return arr.astype(np.uint8)
+        if as_float:
+            return (arr.astype(np.float32) / np.float32(255.0)).astype(np.float32)
+        return np.ascontiguousarray(arr, dtype=np.uint8)
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all() or (arr.size and (arr.min() < 0 or arr.max() > 1)):
-            raise ValueError("float colors must be finite and in [0, 1]")
+            raise ValueError("float colors must be finite and in [0, 1] (or integers in 0-255)")
+        if as_float:
+            return np.ascontiguousarray(arr, dtype=np.float32)
         return np.rint(arr * 255.0).astype(np.uint8)
-    raise ValueError(f"colors must be uint8 or float, got {arr.dtype}")
+    raise ValueError(f"colors must be integers in 0-255 or floats in [0, 1], got {arr.dtype}")
 
 
 def write_ply(
@@ -107,7 +119,7 @@ def write_ply(
             index outside [0, N). OutputError: the path cannot be written.
     """
     verts, tris = _check_mesh(vertices, triangles)
-    cols = _check_colors(colors, len(verts))
+    cols = vertex_colors(colors, len(verts))
     header = [
         "ply",
         "format binary_little_endian 1.0",
@@ -150,7 +162,7 @@ def write_obj(
     from cmp_edge import _C
 
     verts, tris = _check_mesh(vertices, triangles)
-    cols = _check_colors(colors, len(verts))
+    cols = vertex_colors(colors, len(verts))
     col_floats = None if cols is None else cols.astype(np.float32) / np.float32(255.0)
     text = _C.format_obj(verts, tris, col_floats)
     write_chunks(path, (b"# cmp-edge\n", text), overwrite=overwrite)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,19 +50,21 @@ WIDTH_PAIRS: dict[str, tuple[str, str]] = {
 #: The ratios reported by ARE, in the paper's table order.
 RATIO_NAMES: tuple[str, ...] = ("ER", "FR", "MR", "CR")
 
-#: Spec section 4 vertex indices in the 53215-vertex BFM/3DDFA topology.
-BFM_LANDMARKS: dict[str, int] = {
-    "oicd_left": 2217,
-    "oicd_right": 14607,
-    "forehead_left": 1678,
-    "forehead_right": 42117,
-    "cheek_left": 2294,
-    "cheek_right": 13635,
-    "ear_left": 20636,
-    "ear_right": 34153,
-    "mid_left": 2130,
-    "mid_right": 15003,
-}
+if TYPE_CHECKING:  # pragma: no cover
+    #: Spec section 4 vertex indices in the 53215-vertex BFM/3DDFA topology, by landmark
+    #: name (``oicd_left`` ...); defined by :mod:`cmp_edge.facemodel.synergynet`, loaded
+    #: on first use.
+    BFM_LANDMARKS: dict[str, int]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BFM_LANDMARKS":  # the face-model package owns the indices (CMP_PAIRS)
+        from cmp_edge.facemodel.synergynet import CMP_N_VERTICES, cmp_landmarks
+
+        value = cmp_landmarks(CMP_N_VERTICES)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _vertices(value: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -78,28 +78,43 @@ def as_mono_float32(
     return x
 
 
-def _resolve_providers(providers: Sequence[str] | None) -> list[str]:
-    """Providers to ask ONNX Runtime for: CPU unless CUDA is asked for and a GPU exists."""
+def _ort_providers() -> list[str]:
+    """Execution providers this ONNX Runtime build offers."""
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def _resolve_providers(
+    providers: Sequence[str] | None,
+) -> tuple[list[str], Literal["cpu", "cuda"]]:
+    """Providers to ask ONNX Runtime for, and the device of the 3DMM reconstruction.
+
+    CUDA is kept only when it is asked for, a CUDA device is usable
+    (:func:`cmp_edge._cuda.device_count`, independent of how ``_C`` was built)
+    and this ONNX Runtime offers it; the reconstruction runs on "cuda" when CUDA
+    is asked for, a device is usable and ``_C`` has CUDA kernels, else on "cpu".
+    """
     if providers is None:
-        return [CPU]
+        return [CPU], "cpu"
     wanted = [str(p) for p in providers]
     if not wanted:
         raise ModelError("providers: the list is empty; pass e.g. ['CPUExecutionProvider']")
+    device: Literal["cpu", "cuda"] = "cpu"
     if CUDA in wanted:
-        try:
-            from cmp_edge import _C
-        except ImportError:
-            raise ModelError(
-                "--device cuda: the native extension cmp_edge._C is not built; "
-                "reinstall cmp-edge (pip install .) or use --device cpu"
-            ) from None
-        if _C.cuda_device_count() <= 0:
+        from cmp_edge import _cuda
+
+        if _cuda.device_count() <= 0:
             raise ModelError(
                 "--device cuda: no CUDA device is visible; use --device cpu (the default)"
             )
+        if _cuda.native_kernels():
+            device = "cuda"
+        if CUDA not in _ort_providers():  # e.g. the CPU-only onnxruntime package
+            wanted.remove(CUDA)
     if CPU not in wanted:
         wanted.append(CPU)
-    return wanted
+    return wanted, device
 
 
 class Reconstructor:
@@ -113,10 +128,15 @@ class Reconstructor:
             when the bundle was made for it.
         providers: ONNX Runtime execution providers, e.g.
             ``["CUDAExecutionProvider", "CPUExecutionProvider"]``; None -> CPU only.
-            The providers actually used are in :attr:`providers`.
+            The providers actually used are in :attr:`providers`. With CUDA asked
+            for and a GPU present, the 3DMM reconstruction runs on it as well when
+            the extension has CUDA kernels; :attr:`reconstruct_device` ("cpu" or
+            "cuda") says where it runs.
         threads: intra-op threads of ONNX Runtime (None: its default, all cores).
         min_voiced_s: shortest voiced speech accepted, in seconds; less raises
             :class:`~cmp_edge.errors.NoSpeechError` rather than guessing a face.
+        vad: remove silence with the voice activity detector (spec section 2);
+            False uses all of the audio (for recordings the detector rejects).
 
     Raises:
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
@@ -131,16 +151,19 @@ class Reconstructor:
         threads: int | None = None,
         *,
         min_voiced_s: float = 0.5,
+        vad: bool = True,
     ) -> None:
         t0 = time.perf_counter()
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ModelError(f"threads: {threads!r} is invalid; pass a positive integer")
         path = resolve_model_path(model)
-        self._session = open_session(path, _resolve_providers(providers), threads)
+        wanted, self.reconstruct_device = _resolve_providers(providers)
+        self._session = open_session(path, wanted, threads)
         self.info: BundleInfo = read_bundle(path, self._session)
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
         self.min_voiced_s = float(min_voiced_s)
+        self.vad = bool(vad)
         self._threads = threads
         self._mean = self.info.param_mean
         self._std = self.info.param_std
@@ -176,22 +199,13 @@ class Reconstructor:
                     "pass its file with --face-model (face_model=...)"
                 )
             fm, where = default, "default face model"
-        if fm.id != info.face_model_id:
-            raise FaceModelError(
-                f"{where}: face model {fm.id!r} does not match the model's "
-                f"{info.face_model_id!r}; pass the face model {info.path.name} was exported with"
-            )
-        dims = info.face_model_dims
-        have = {
-            "vertices": int(fm.mean.shape[0]),
-            "shape": int(fm.shape_basis.shape[1]),
-            "expr": int(fm.expr_basis.shape[1]),
-        }
-        if have != dims:
-            raise FaceModelError(
-                f"{where}: face model dimensions {have} differ from the model's {dims}; "
-                "pass the face model the bundle was exported with"
-            )
+        fm.check_matches(
+            info.face_model_id,
+            info.face_model_dims,
+            where=where,
+            needed_by="model",
+            fix=f"pass the face model {info.path.name} was exported with",
+        )
         return fm
 
     # ------------------------------------------------------------------ properties
@@ -213,17 +227,21 @@ class Reconstructor:
     def __repr__(self) -> str:
         return (
             f"Reconstructor(model={str(self.model_path)!r}, kind={self.info.kind!r}, "
-            f"face_model={self.face_model_id!r}, providers={list(self.providers)})"
+            f"face_model={self.face_model_id!r}, providers={list(self.providers)}, "
+            f"reconstruct_device={self.reconstruct_device!r})"
         )
 
     # ------------------------------------------------------------------ stages
     def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
         from cmp_edge.vad import remove_silence
 
-        try:
-            voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
-        except NoSpeechError:
-            voiced = np.zeros(0, np.float32)
+        if not self.vad:
+            voiced = samples16k
+        else:
+            try:
+                voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
+            except NoSpeechError:
+                voiced = np.zeros(0, np.float32)
         self._check_voiced(voiced.shape[0], what)
         return voiced
 
@@ -231,7 +249,8 @@ class Reconstructor:
         seconds = num_samples / SAMPLE_RATE
         if num_samples == 0:
             raise NoSpeechError(
-                f"{what}: no voiced speech found; record speech (a few seconds of one voice)"
+                f"{what}: no voiced speech found; record speech (a few seconds of one voice), "
+                "or use all of the audio with --no-vad (vad=False)"
             )
         if seconds < self.min_voiced_s:
             raise NoSpeechError(
@@ -276,7 +295,13 @@ class Reconstructor:
         expr = np.zeros(ke, np.float32)
         if "expr" in params:
             expr[: params["expr"].shape[0]] = params["expr"]
-        verts = fm.reconstruct(shape, expr, scale=float(params["scale"]), threads=self._threads)
+        verts = fm.reconstruct(
+            shape,
+            expr,
+            scale=float(params["scale"]),
+            device=self.reconstruct_device,
+            threads=self._threads,
+        )
         return np.asarray(verts, dtype=np.float32)
 
     def _face(
@@ -301,6 +326,7 @@ class Reconstructor:
             duration_s=duration_s,
             voiced_s=voiced_s,
             source=source,
+            devices={"model": self.providers[0], "reconstruct": self.reconstruct_device},
         )
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

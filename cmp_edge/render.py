@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge.mesh import vertex_colors
 from cmp_edge.png import read_png, write_png
 
 __all__ = [
@@ -122,21 +123,6 @@ def _mesh_arrays(
     return verts, np.ascontiguousarray(tris, dtype=np.int32)
 
 
-def _albedo(colors: npt.ArrayLike | None, n: int) -> npt.NDArray[np.float32] | None:
-    """Vertex colours as float32 (N, 3) in [0, 1]: uint8 is divided by 255, floats kept."""
-    if colors is None:
-        return None
-    arr = np.asarray(colors)
-    if arr.shape != (n, 3):
-        raise ValueError(f"colors must have shape ({n}, 3), got {arr.shape}")
-    if arr.dtype == np.uint8:
-        return (arr.astype(np.float32) / 255.0).astype(np.float32)
-    out = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(out).all() or out.min(initial=0.0) < 0.0 or out.max(initial=0.0) > 1.0:
-        raise ValueError("float colors must be finite and in [0, 1] (or pass uint8 in 0-255)")
-    return out
-
-
 def _rgb(value: Sequence[float] | npt.ArrayLike, name: str) -> npt.NDArray[np.float32]:
     arr = np.asarray(value, dtype=np.float64).reshape(-1)
     if arr.shape != (3,) or not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255:
@@ -214,7 +200,7 @@ def _draw(
             image,
             verts,
             tris,
-            _albedo(colors, len(verts)),
+            vertex_colors(colors, len(verts), as_float=True),
             rot,
             float(scale),
             translation,

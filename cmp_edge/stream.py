@@ -176,7 +176,8 @@ class Stream:
 
         self._rec = reconstructor
         self._lock = threading.Lock()
-        self._vad = StreamingVad()
+        use_vad = getattr(reconstructor, "vad", True)
+        self._vad: StreamingVad | None = StreamingVad() if use_vad else None
         self._mel = OnlineLogMel(LogMelOptions.preset("cmp"))
         self._frames = _Frames()
         self._hop = 160
@@ -222,7 +223,7 @@ class Stream:
 
                 self._raw.append(x)
                 x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
-            for block in self._vad.accept(x):
+            for block in self._vad.accept(x) if self._vad is not None else [x]:
                 self._feed_voiced(block)
             self.chunks += 1
         self.accept_ms_total += (time.perf_counter() - t0) * 1e3
@@ -246,7 +247,8 @@ class Stream:
             if self._finished:
                 return
             self._finished = True
-            self._vad.finish()
+            if self._vad is not None:
+                self._vad.finish()
             self._mel.input_finished()
             self._drain()
 

@@ -54,15 +54,6 @@ def _load_triangles(path: str) -> Any:
     return np.loadtxt(p, dtype=np.int64)
 
 
-def face_model_dims(fm: Any) -> dict[str, int]:
-    """{"vertices": N, "shape": Ks, "expr": Ke} of a FaceModel."""
-    return {
-        "vertices": int(fm.mean.shape[0]),
-        "shape": int(fm.shape_basis.shape[1]),
-        "expr": int(fm.expr_basis.shape[1]),
-    }
-
-
 def run(args: argparse.Namespace) -> list[str]:
     """Do the export described by parsed ``args``; return report lines."""
     from cmp_edge.facemodel import FaceModel
@@ -89,11 +80,12 @@ def run(args: argparse.Namespace) -> list[str]:
             fm = FaceModel.load(args.face_model)
         else:
             fm = FaceModel.default()
-        if fm.id != src.face_model_id:
-            raise ValueError(
-                f"{args.ckpt}: trained with face model {src.face_model_id!r} but "
-                f"{fm.id!r} was given; pass the right one with --face-model"
-            )
+        fm.check_matches(
+            src.face_model_id,
+            where=args.face_model or "default face model",
+            needed_by=f"checkpoint {args.ckpt}",
+            fix="pass the face model it was trained with (--face-model)",
+        )
         if args.face_model:
             fm_path = out.with_name(out.stem + ".facemodel.npz")
             fm.save(fm_path)
@@ -103,7 +95,7 @@ def run(args: argparse.Namespace) -> list[str]:
         param_mean=src.param_mean,
         param_std=src.param_std,
         face_model_id=fm.id,
-        face_model_dims=face_model_dims(fm),
+        face_model_dims=fm.dims,
         provenance=src.provenance,
         face_model_file=fm_file,
     )

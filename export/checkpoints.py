@@ -55,6 +55,14 @@ def _load(path: str | os.PathLike[str], what: str) -> Any:
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"{p}: {what} not found; check the path")
+    with p.open("rb") as handle:
+        head = handle.read(512)
+    # torch.save writes a zip archive (PK..); older files are a pickle (0x80 ...) or a tar
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80" or head[257:262] == b"ustar"):
+        raise CheckpointError(
+            f"{p}: not a PyTorch checkpoint (not written by torch.save); "
+            f"pass the {what} file (a .pt/.pth/.tar file)"
+        )
     try:
         return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:

@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"landmarks: {len(model.landmarks)} ({', '.join(sorted(model.landmarks)[:8])}...)"
             )
-    except CmpEdgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except CmpEdgeError as exc:  # bad files or data: 1 (argparse exits 2 for bad usage)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

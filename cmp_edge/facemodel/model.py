@@ -160,6 +160,43 @@ class FaceModel:
         """Number of expression components Ke."""
         return int(self.expr_basis.shape[1])
 
+    @property
+    def dims(self) -> dict[str, int]:
+        """``{"vertices": N, "shape": Ks, "expr": Ke}`` (as bundles record it)."""
+        return {"vertices": self.n_vertices, "shape": self.n_shape, "expr": self.n_expr}
+
+    def check_matches(
+        self,
+        face_model_id: str,
+        dims: Mapping[str, int] | None = None,
+        *,
+        where: str,
+        needed_by: str,
+        fix: str,
+    ) -> None:
+        """Refuse a face model other than the one a model or checkpoint was made with.
+
+        Args:
+            face_model_id: the id it needs.
+            dims: the dimensions it needs (see :attr:`dims`), or None to check the id only.
+            where: this face model's origin, first in the messages (e.g. its file).
+            needed_by: what needs it, e.g. "model" or "checkpoint".
+            fix: what to do, the end of the messages.
+
+        Raises:
+            FaceModelError: the id or the dimensions differ.
+        """
+        if self.id != face_model_id:
+            raise FaceModelError(
+                f"{where}: face model {self.id!r} does not match the {needed_by}'s "
+                f"{face_model_id!r}; {fix}"
+            )
+        if dims is not None and self.dims != dict(dims):
+            raise FaceModelError(
+                f"{where}: face model dimensions {self.dims} differ from the {needed_by}'s "
+                f"{dict(dims)}; {fix}"
+            )
+
     def __repr__(self) -> str:
         return (
             f"FaceModel(id={self.id!r}, vertices={self.n_vertices}, shape={self.n_shape}, "
@@ -330,7 +367,9 @@ class FaceModel:
                     "device='cuda' requested but cmp-edge was built without CUDA "
                     "(rebuild with CMP_EDGE_CUDA=ON and the CUDA toolkit), use device='cpu'"
                 )
-            if c.cuda_device_count() == 0:
+            from cmp_edge import _cuda
+
+            if _cuda.device_count() == 0:
                 raise CmpEdgeError(
                     "device='cuda' requested but no CUDA device is usable here; use device='cpu'"
                 )

@@ -1,3 +1,3 @@
 """Export tests reuse the runtime fixtures (tiny bundle, default face model, speech)."""
 
-from tests.runtime.conftest import _private_cache, bundle, face_model, rec, voice16k  # noqa: F401
+from tests.runtime.conftest import bundle, face_model, rec, voice16k  # noqa: F401

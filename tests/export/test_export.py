@@ -132,6 +132,16 @@ def test_export_errors(tmp_path: Path, face_model, capsys) -> None:  # noqa: ANN
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.parametrize("content", [b"RIFF\x24\x00\x00\x00WAVEfmt ", b"just some text\n", b""])
+def test_not_a_checkpoint_is_named(tmp_path: Path, capsys, content: bytes) -> None:  # noqa: ANN001
+    path = tmp_path / "text.wav"
+    path.write_bytes(content)
+    assert export_main(["--ckpt", str(path), "-o", str(tmp_path / "x.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "text.wav: not a PyTorch checkpoint" in err and "KeyError" not in err
+    assert not (tmp_path / "x.onnx").exists()
+
+
 def _published_files(tmp_path: Path, n_vertices: int = 53215) -> tuple[Path, Path, Path, dict]:
     """State dicts with the exact published keys and shapes, random values."""
     from train.models import SupervisedDecoder, VoiceEncoder

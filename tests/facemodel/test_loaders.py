@@ -291,6 +291,23 @@ def test_constructor_validates_shapes() -> None:
         FaceModel(np.zeros((4, 2)), np.zeros((8, 2)), None, tri)
 
 
+def test_check_matches() -> None:
+    fm = FaceModel(np.zeros((4, 3)), np.zeros((12, 2)), np.zeros((12, 1)), [[0, 1, 2]], id="m1")
+    assert fm.dims == {"vertices": 4, "shape": 2, "expr": 1}
+    fm.check_matches(
+        "m1", {"vertices": 4, "shape": 2, "expr": 1}, where="w", needed_by="n", fix="f"
+    )
+    fm.check_matches("m1", where="w", needed_by="n", fix="f")  # the id only
+    with pytest.raises(
+        FaceModelError, match=r"^a.npz: face model 'm1' does not match the b's 'm2'; c$"
+    ):
+        fm.check_matches("m2", where="a.npz", needed_by="b", fix="c")
+    with pytest.raises(FaceModelError, match="dimensions .* differ from the b's"):
+        fm.check_matches(
+            "m1", {"vertices": 5, "shape": 2, "expr": 1}, where="a", needed_by="b", fix="c"
+        )
+
+
 def test_convert_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sfm.npz"
     assert (
@@ -298,7 +315,23 @@ def test_convert_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFi
     )
     assert FaceModel.load(out).n_vertices == 3448
     assert (
-        facemodel_main(["convert", str(shared_data / "sfm" / "sfm_shape_3448.bin"), str(out)]) == 2
+        facemodel_main(["convert", str(shared_data / "sfm" / "sfm_shape_3448.bin"), str(out)]) == 1
     )
     assert "exists" in capsys.readouterr().err
-    assert facemodel_main(["convert", str(tmp_path / "nope.mat"), str(out), "--force"]) == 2
+    assert facemodel_main(["convert", str(tmp_path / "nope.mat"), str(out), "--force"]) == 1
+
+
+def test_facemodel_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad files and data exit 1 with one error line; only bad usage exits 2."""
+    assert facemodel_main(["info", str(tmp_path / "nope.mat")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("python -m cmp_edge.facemodel: error: ")
+    assert "nope.mat" in err[0]
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    assert facemodel_main(["convert", str(junk), str(tmp_path / "o.npz")]) == 1
+    assert facemodel_main(["convert", "default", str(tmp_path / "o.obj")]) == 1
+    assert ".npz" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        facemodel_main(["frobnicate"])
+    assert usage.value.code == 2

@@ -257,3 +257,65 @@ def test_obj_floats_round_trip_exactly(tmp_path: Path) -> None:
     rows = [line.split()[1:] for line in path.read_text().splitlines()[1:]]
     back = np.array(rows, dtype=np.float32)
     np.testing.assert_array_equal(back.view(np.uint32), values.view(np.uint32))
+
+
+def test_atomic_files_commits_all_together(tmp_path: Path) -> None:
+    targets = [tmp_path / "a.ply", tmp_path / "b.json"]
+    with _io.atomic_files(targets) as temps:
+        assert [t.suffix for t in temps] == [".ply", ".json"]
+        assert all(t.parent == tmp_path and t.name.startswith(".") for t in temps)
+        assert not any(t.exists() for t in targets)  # nothing visible before the end
+        temps[0].write_bytes(b"mesh")
+        with _io.atomic_write(temps[1]) as handle:  # nested atomic writers work
+            handle.write(b"{}")
+    assert [t.read_bytes() for t in targets] == [b"mesh", b"{}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ply", "b.json"]
+    assert (targets[0].stat().st_mode & 0o777) == 0o644
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_atomic_files_failure_leaves_nothing(tmp_path: Path, existing: bool) -> None:
+    targets = [tmp_path / "a.ply", tmp_path / "b.png"]
+    if existing:
+        for t in targets:
+            t.write_bytes(b"old")
+    with pytest.raises(OutputError, match="b.png: no room"), _io.atomic_files(targets) as temps:
+        temps[0].write_bytes(b"new")
+        raise OutputError(f"{temps[1]}: no room")
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["a.ply", "b.png"] if existing else [])
+    if existing:
+        assert all(t.read_bytes() == b"old" for t in targets)
+
+
+def test_atomic_files_rename_failure_removes_committed(tmp_path: Path, monkeypatch) -> None:
+    targets = [tmp_path / "a.ply", tmp_path / "b.png"]
+    real = _io.os.replace
+
+    def replace(src, dst):  # noqa: ANN001, ANN202
+        if Path(dst) == targets[1]:
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(_io.os, "replace", replace)
+    with pytest.raises(OutputError, match="b.png"), _io.atomic_files(targets) as temps:
+        for t in temps:
+            t.write_bytes(b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_files_checks_before_writing(tmp_path: Path) -> None:
+    (tmp_path / "old.ply").write_bytes(b"old")
+    (tmp_path / "dir.ply").mkdir()
+    cases = [
+        ([tmp_path / "a.ply", tmp_path / "a.ply"], "named twice"),
+        ([tmp_path / "a.ply", tmp_path / "old.ply"], "file exists"),
+        ([tmp_path / "a.ply", tmp_path / "no" / "b.ply"], "does not exist"),
+        ([tmp_path / "dir.ply"], "is a folder"),
+    ]
+    for targets, message in cases:
+        with (
+            pytest.raises(OutputError, match=message),
+            _io.atomic_files(targets, overwrite=False),
+        ):
+            pytest.fail("the block must not run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.ply", "old.ply"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from cmp_edge.errors import CmpEdgeError, OutputError
 from cmp_edge.png import PngError, decode_png, encode_png, read_png, write_png
+from tests.render.pngref import filter_rows, png_bytes
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 5), (16, 9, 3), (3, 300, 4), (128, 128, 3)])
@@ -25,56 +25,12 @@ def test_round_trip(tmp_path: Path, shape: tuple[int, ...]) -> None:
     np.testing.assert_array_equal(back, image)
 
 
-def _png(
-    width: int, height: int, colour_type: int, rows: list[bytes], depth: int = 8, interlace: int = 0
-) -> bytes:
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(payload, zlib.crc32(kind)) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, interlace)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _filter(rows: np.ndarray, kind: int, bpp: int) -> list[bytes]:
-    """Reference PNG filters (spec section 9) in plain Python."""
-    out = []
-    prev = np.zeros(rows.shape[1], dtype=np.int64)
-    for row in rows.astype(np.int64):
-        filtered = []
-        for i, x in enumerate(row):
-            a = row[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if kind == 0:
-                pred = 0
-            elif kind == 1:
-                pred = a
-            elif kind == 2:
-                pred = b
-            elif kind == 3:
-                pred = (a + b) // 2
-            else:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            filtered.append((x - pred) % 256)
-        out.append(bytes([kind, *filtered]))
-        prev = row
-    return out
-
-
 @pytest.mark.parametrize("kind", [0, 1, 2, 3, 4])
 @pytest.mark.parametrize(("colour_type", "channels"), [(0, 1), (2, 3), (4, 2), (6, 4)])
 def test_reads_every_filter_and_colour_type(kind: int, colour_type: int, channels: int) -> None:
     image = np.random.default_rng(kind).integers(0, 256, (6, 5, channels), dtype=np.uint8)
     rows = image.reshape(6, 5 * channels)
-    data = _png(5, 6, colour_type, _filter(rows, kind, channels))
+    data = png_bytes(5, 6, colour_type, filter_rows(rows, kind, channels))
     back = decode_png(data)
     np.testing.assert_array_equal(back, image[:, :, 0] if channels == 1 else image)
 
@@ -91,11 +47,11 @@ def test_written_png_is_standard() -> None:
     ("data", "message"),
     [
         (b"GIF89a", "not a PNG"),
-        (_png(2, 2, 3, [b"\x00\x00\x00"] * 2), "colour type 3"),
-        (_png(2, 2, 2, [b"\x00" + b"\x00" * 12] * 2, depth=16), "bit depth 16"),
-        (_png(2, 2, 2, [b"\x00" + b"\x00" * 6] * 2, interlace=1), "interlaced"),
-        (_png(2, 2, 2, [b"\x00" + b"\x00" * 6]), "bytes after decompression"),
-        (_png(2, 2, 2, [b"\x07" + b"\x00" * 6] * 2), "unknown filter type 7"),
+        (png_bytes(2, 2, 3, [b"\x00\x00\x00"] * 2), "colour type 3"),
+        (png_bytes(2, 2, 2, [b"\x00" + b"\x00" * 12] * 2, depth=16), "bit depth 16"),
+        (png_bytes(2, 2, 2, [b"\x00" + b"\x00" * 6] * 2, interlace=1), "interlaced"),
+        (png_bytes(2, 2, 2, [b"\x00" + b"\x00" * 6]), "bytes after decompression"),
+        (png_bytes(2, 2, 2, [b"\x07" + b"\x00" * 6] * 2), "unknown filter type 7"),
     ],
     ids=["signature", "palette", "16-bit", "interlaced", "short-data", "bad-filter"],
 )

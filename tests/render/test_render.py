@@ -281,3 +281,30 @@ def test_huge_partly_visible_triangle() -> None:
     expected = np.zeros((20, 20), dtype=bool)
     expected[:15, 5:15] = True
     np.testing.assert_array_equal(mask, expected)
+
+
+def test_colors_checked_alike_for_render_and_mesh(sphere, tmp_path) -> None:  # noqa: ANN001
+    """One rule for vertex colours: integers in 0-255 or floats in [0, 1]."""
+    from cmp_edge import mesh
+
+    verts, faces = sphere
+    n = len(verts)
+    rgb = np.random.default_rng(3).integers(0, 256, (n, 3))
+    kwargs = {"scale": 40.0, "center": (0, 0, 0)}
+    ref = render.render_mesh(verts, faces, 48, colors=rgb.astype(np.uint8), **kwargs)
+    for colors in (rgb.astype(np.int32), rgb.astype(np.float32) / 255.0):
+        np.testing.assert_array_equal(
+            render.render_mesh(verts, faces, 48, colors=colors, **kwargs), ref
+        )
+        np.testing.assert_array_equal(mesh.vertex_colors(colors, n), rgb.astype(np.uint8))
+    for bad, message in (
+        (rgb.astype(np.int32) + 1, "0-255"),
+        (rgb.astype(np.float32), r"\[0, 1\]"),
+        (np.full((n, 3), np.nan), r"\[0, 1\]"),
+        (np.ones((n, 3), bool), "integers in 0-255 or floats"),
+        (rgb[:-1], "shape"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            render.render_mesh(verts, faces, 48, colors=bad, **kwargs)
+        with pytest.raises(ValueError, match=message):
+            mesh.save_mesh(tmp_path / "m.ply", verts, faces, bad)

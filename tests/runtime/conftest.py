@@ -10,20 +10,6 @@ import pytest
 from tests.runtime.helpers import SPEECH_FILES, export_tiny, synthetic_voice
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202
-    """Keep the default-face-model cache of the tests out of the home folder."""
-    import os
-
-    old = os.environ.get("CMP_EDGE_CACHE_DIR")
-    os.environ["CMP_EDGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        del os.environ["CMP_EDGE_CACHE_DIR"]
-    else:
-        os.environ["CMP_EDGE_CACHE_DIR"] = old
-
-
 @pytest.fixture(scope="session")
 def face_model():  # noqa: ANN201
     from cmp_edge.facemodel import FaceModel

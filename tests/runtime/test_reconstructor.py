@@ -236,24 +236,133 @@ CUDA_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 def test_cuda_request_without_gpu(bundle) -> None:  # noqa: ANN001
-    from cmp_edge import _C
+    from cmp_edge import _cuda
     from cmp_edge.reconstructor import Reconstructor
 
-    if _C.cuda_device_count() > 0:
+    if _cuda.device_count() > 0:
         pytest.skip("a CUDA device is present")
     with pytest.raises(ModelError, match="no CUDA device"):
         Reconstructor(bundle, providers=CUDA_PROVIDERS)
 
 
+class _FakeDriver:
+    """Stands in for libcuda: cuInit status, device count, optional missing symbols."""
+
+    def __init__(self, init: int = 0, count: int = 2, symbols: bool = True) -> None:
+        self.init, self.count, self.symbols = init, count, symbols
+
+    def cuInit(self, flags: int) -> int:  # noqa: N802
+        if not self.symbols:
+            raise AttributeError("cuInit")
+        return self.init
+
+    def cuDeviceGetCount(self, ref) -> int:  # noqa: ANN001, N802
+        ref._obj.value = self.count
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("driver", "expected"),
+    [
+        (_FakeDriver(count=2), 2),
+        (_FakeDriver(init=100), 0),  # CUDA_ERROR_NO_DEVICE
+        (_FakeDriver(symbols=False), 0),
+        (None, 0),  # no driver library at all
+    ],
+)
+def test_cuda_probe_asks_the_driver_when_built_without_cuda(
+    monkeypatch, driver, expected: int
+) -> None:  # noqa: ANN001
+    from cmp_edge import _cuda
+
+    def cdll(name: str):  # noqa: ANN202
+        if driver is None:
+            raise OSError(f"{name}: cannot open shared object file")
+        return driver
+
+    monkeypatch.setattr(_cuda, "native_kernels", lambda: False)
+    monkeypatch.setattr(_cuda.ctypes, "CDLL", cdll)
+    assert _cuda.driver_device_count() == expected
+    assert _cuda.device_count() == expected
+
+
+def test_cuda_probe_prefers_the_extension(monkeypatch) -> None:  # noqa: ANN001
+    from cmp_edge import _C, _cuda
+
+    monkeypatch.setattr(_cuda, "native_kernels", lambda: True)
+    monkeypatch.setattr(_C, "cuda_device_count", lambda: 3)
+    monkeypatch.setattr(_cuda, "driver_device_count", lambda: pytest.fail("driver asked"))
+    assert _cuda.device_count() == 3
+    monkeypatch.setattr(_C, "cuda_device_count", lambda: 1 / 0)
+    assert _cuda.device_count() == 0  # never raises
+
+
+@pytest.mark.parametrize(
+    ("devices", "kernels", "ort", "expected"),
+    [
+        (0, True, CUDA_PROVIDERS, ModelError),
+        (1, False, CUDA_PROVIDERS, (CUDA_PROVIDERS, "cpu")),
+        (1, True, CUDA_PROVIDERS, (CUDA_PROVIDERS, "cuda")),
+        (1, True, ["CPUExecutionProvider"], (["CPUExecutionProvider"], "cuda")),
+        (1, False, ["CPUExecutionProvider"], (["CPUExecutionProvider"], "cpu")),
+    ],
+)
+def test_resolve_providers_at_run_time(monkeypatch, devices, kernels, ort, expected) -> None:  # noqa: ANN001
+    from cmp_edge import _cuda, reconstructor
+
+    monkeypatch.setattr(_cuda, "device_count", lambda: devices)
+    monkeypatch.setattr(_cuda, "native_kernels", lambda: kernels)
+    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: list(ort))
+    assert reconstructor._resolve_providers(None) == (["CPUExecutionProvider"], "cpu")
+    assert reconstructor._resolve_providers(["CPUExecutionProvider"]) == (
+        ["CPUExecutionProvider"],
+        "cpu",
+    )
+    if expected is ModelError:
+        with pytest.raises(ModelError, match="no CUDA device"):
+            reconstructor._resolve_providers(CUDA_PROVIDERS)
+    else:
+        assert reconstructor._resolve_providers(CUDA_PROVIDERS) == expected
+
+
+@pytest.mark.parametrize("kernels", [False, True])
+def test_cuda_request_reports_devices(bundle, voice16k, monkeypatch, kernels: bool) -> None:  # noqa: ANN001
+    """A GPU seen by the driver, ONNX Runtime without CUDA: CPU session; the reconstruction
+    uses the CUDA kernels exactly when the extension has them, and the face says so."""
+    from cmp_edge import _cuda, reconstructor
+    from cmp_edge.facemodel import FaceModel
+
+    monkeypatch.setattr(_cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(_cuda, "native_kernels", lambda: kernels)
+    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: ["CPUExecutionProvider"])
+    used: list[str] = []
+    real = FaceModel.reconstruct
+
+    def spy(self, *args, device="cpu", **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        used.append(device)
+        return real(self, *args, device="cpu", **kwargs)
+
+    monkeypatch.setattr(FaceModel, "reconstruct", spy)
+    rec = reconstructor.Reconstructor(bundle, providers=CUDA_PROVIDERS, threads=1)
+    assert rec.providers == ("CPUExecutionProvider",)
+    device = "cuda" if kernels else "cpu"
+    assert rec.reconstruct_device == device
+    face = rec.predict(voice16k, 16000)
+    assert used == [device]
+    assert face.devices == {"model": "CPUExecutionProvider", "reconstruct": device}
+    assert face.to_dict()["devices"] == face.devices
+
+
 @pytest.mark.gpu
 def test_cuda_provider_matches_cpu(bundle, rec, voice16k) -> None:  # noqa: ANN001
-    from cmp_edge import _C
+    from cmp_edge import _cuda
     from cmp_edge.reconstructor import Reconstructor
 
-    if _C.cuda_device_count() == 0:
+    if _cuda.device_count() == 0:
         pytest.skip("no CUDA device")
     gpu = Reconstructor(bundle, providers=CUDA_PROVIDERS)
     assert gpu.providers[-1] == "CPUExecutionProvider"
+    assert gpu.reconstruct_device == ("cuda" if _cuda.native_kernels() else "cpu")
     np.testing.assert_allclose(
         gpu.predict(voice16k, 16000).whitened, rec.predict(voice16k, 16000).whitened, atol=1e-3
     )

@@ -104,3 +104,22 @@ def test_stream_errors(rec) -> None:  # noqa: ANN001
     empty.input_finished()
     with pytest.raises(AudioError):
         empty.result()
+
+
+def test_without_vad_all_audio_is_used(bundle) -> None:  # noqa: ANN001
+    from cmp_edge.reconstructor import Reconstructor
+
+    x = np.concatenate([np.zeros(16000, np.float32), synthetic_voice(2.0, seed=3)])
+    with_vad = Reconstructor(bundle, threads=1)
+    no_vad = Reconstructor(bundle, threads=1, vad=False)
+    assert with_vad.predict(x, 16000).voiced_s < 2.5
+    face = no_vad.predict(x, 16000)
+    assert face.voiced_s == pytest.approx(face.duration_s) == pytest.approx(3.0)
+    stream = no_vad.create_stream()
+    for c in _chunks(x, 1234):
+        stream.accept_waveform(c, 16000)
+    stream.input_finished()
+    assert stream.voiced_s == pytest.approx(3.0)
+    np.testing.assert_allclose(stream.result().whitened, face.whitened, atol=1e-4)
+    with pytest.raises(NoSpeechError, match="--no-vad"):
+        with_vad.predict(np.zeros(32000, np.float32), 16000)

@@ -88,40 +88,12 @@ def test_images(corpus: Path) -> None:
 
 @pytest.mark.parametrize("filt", [1, 2, 3, 4])
 def test_png_fallback_filters(tmp_path: Path, filt: int) -> None:
-    import struct
-    import zlib
+    from tests.render.pngref import filter_rows, png_bytes
 
     rng = np.random.default_rng(filt)
     img = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
-    # Encode every row with the given filter type by hand.
-    bpp, rows, prev = 3, [], np.zeros(15, np.int32)
-    for y in range(7):
-        cur = img[y].reshape(-1).astype(np.int32)
-        out = np.zeros(15, np.int32)
-        for i in range(15):
-            left = cur[i - bpp] if i >= bpp else 0
-            ul = prev[i - bpp] if i >= bpp else 0
-            up = prev[i]
-            if filt == 1:
-                pred = left
-            elif filt == 2:
-                pred = up
-            elif filt == 3:
-                pred = (left + up) // 2
-            else:
-                pa, pb, pc = abs(up - ul), abs(left - ul), abs(left + up - 2 * ul)
-                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else ul)
-            out[i] = (cur[i] - pred) % 256
-        rows.append(bytes([filt]) + out.astype(np.uint8).tobytes())
-        prev = cur
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", 0)
-
-    blob = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 5, 7, 8, 2, 0, 0, 0))
-    blob += chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b"")
     path = tmp_path / "f.png"
-    path.write_bytes(blob)
+    path.write_bytes(png_bytes(5, 7, 2, filter_rows(img.reshape(7, 15), filt, 3)))
     np.testing.assert_array_equal(D._read_png_fallback(path), img)
 
 

@@ -1,0 +1,59 @@
+"""Is CUDA usable here? One answer for every part of cmp-edge.
+
+Whether ``cmp_edge._C`` holds CUDA kernels is fixed when it is built
+(``_C.has_cuda()``); whether a GPU can be used is a run-time fact, and ONNX
+Runtime's CUDA provider needs no kernels of ours. So :func:`device_count` asks
+the extension when it was built with CUDA and otherwise asks the CUDA driver
+directly (``libcuda``: ``cuInit`` + ``cuDeviceGetCount``) through ctypes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+__all__ = ["device_count", "driver_device_count", "native_kernels"]
+
+_DRIVER_NAMES = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
+
+
+def native_kernels() -> bool:
+    """True when ``cmp_edge._C`` exists and was built with CUDA kernels. Never raises."""
+    try:
+        from cmp_edge import _C
+
+        return bool(_C.has_cuda())
+    except Exception:
+        return False
+
+
+def driver_device_count() -> int:
+    """CUDA devices reported by the driver library; 0 when it is missing or fails. Never raises."""
+    for name in _DRIVER_NAMES:
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        try:
+            if lib.cuInit(0) != 0:
+                return 0
+            count = ctypes.c_int(0)
+            if lib.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return 0
+            return max(0, int(count.value))
+        except Exception:  # missing symbols, odd builds
+            return 0
+    return 0
+
+
+def device_count() -> int:
+    """Usable CUDA devices: ``_C.cuda_device_count()`` when the extension has CUDA
+    kernels, else the driver's count (:func:`driver_device_count`). Never raises."""
+    if native_kernels():
+        try:
+            from cmp_edge import _C
+
+            return max(0, int(_C.cuda_device_count()))
+        except Exception:
+            return 0
+    return driver_device_count()
