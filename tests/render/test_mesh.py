@@ -112,22 +112,30 @@ def test_target_is_a_folder(tmp_path: Path, sphere) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["m.ply"]
 
 
-def test_unwritable_folder(tmp_path: Path, sphere) -> None:
-    verts, faces, _ = sphere
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in, also when running as root."""
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        probe = folder / "probe"
-        try:
-            probe.write_text("x")  # root ignores permissions; nothing to test then
-            pytest.skip("running with permissions that bypass read-only folders")
-        except PermissionError:
-            pass
+        (folder / "probe").write_text("x")
+    except PermissionError:
+        return folder
+    # Root ignores permission bits; /proc refuses new files for everyone.
+    folder.chmod(0o700)
+    return Path("/proc")
+
+
+def test_unwritable_folder(tmp_path: Path, sphere) -> None:
+    verts, faces, _ = sphere
+    folder = _unwritable_folder(tmp_path)
+    try:
         with pytest.raises(OutputError, match="cannot write"):
             mesh.save_mesh(folder / "m.ply", verts, faces)
+        assert not (folder / "m.ply").exists()
     finally:
-        folder.chmod(0o700)
+        if folder != Path("/proc"):
+            folder.chmod(0o700)
 
 
 class _DiskFull(OSError):
