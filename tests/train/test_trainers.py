@@ -113,9 +113,55 @@ def test_evaluate_table_and_json(
     for m in result["methods"]:
         assert set(m) >= {"ER", "FR", "MR", "CR", "mean", "consistency"}
         assert m["mean"] == pytest.approx((m["ER"] + m["FR"] + m["MR"] + m["CR"]) / 4)
+        assert m["keypoint"] is None  # the tiny face model has no ibug landmarks
     assert result["methods"][0]["consistency"]["within_mean"] == 0.0
     table = capsys.readouterr().out
     assert "mean shape" in table and "baseline: generator + expert" in table
+    assert "keypoint" in table
+
+
+class IbugFaceModel(TinyFaceModel):
+    """The tiny face model with 68 ibug landmarks on vertices 10..59 (some repeated)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.landmarks = {**self.landmarks, **{f"ibug_{k:02d}": 10 + k % 50 for k in range(68)}}
+
+
+def test_evaluate_keypoint_error(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import numpy as np
+    import torch
+
+    from cmp_edge import metrics
+    from train.data import VoxCeleb3D
+    from train.models import TorchFaceModel
+
+    fm = IbugFaceModel()
+    monkeypatch.setattr(evaluate, "load_face_model", lambda spec: fm)
+    out = tmp_path / "e.json"
+    argv = ["--data", str(corpus), "--json", str(out), "--consistency-vertices", "5"]
+    assert evaluate.main([*argv, "--ckpt", str(runs["joint"] / "last.pt")]) == 0
+    rows = json.loads(out.read_text())["methods"]
+    assert all(isinstance(m["keypoint"], float) and m["keypoint"] > 0 for m in rows)
+    # the mean-shape oracle, recomputed on the full mesh: per identity, then the mean
+    layer = TorchFaceModel(fm)
+    mean_shape = VoxCeleb3D(corpus, "train").all_targets().astype(np.float64).mean(axis=0)
+
+    def mesh(p: np.ndarray) -> np.ndarray:
+        return layer(torch.as_tensor(np.asarray(p, dtype=np.float32)[None]))[0].double().numpy()
+
+    expect = np.mean(
+        [
+            metrics.keypoint_rmse(mesh(mean_shape), mesh(sp.targets[0]), fm.landmarks)
+            for sp in VoxCeleb3D(corpus, "test").speakers
+        ]
+    )
+    assert rows[0]["keypoint"] == pytest.approx(expect, rel=1e-5)
+    table = capsys.readouterr().out
+    assert f"{rows[0]['keypoint']:8.4f}" in table.splitlines()[3]
 
 
 def test_evaluate_rejects_non_voice_checkpoints(
