@@ -3,8 +3,10 @@
 Networks (spec section 3b): a frozen pretrained voice encoder (``--encoder``; without
 it the encoder is trained with the generator), the generator, a face-embedding network
 with a real/fake discriminator and an identity classifier, the student MobileNetV2 and
-a frozen expert MobileNetV2 (``--expert``; without it an expert is first trained on the
-corpus' face images into RUN/expert/ with ``--expert-steps`` steps).
+a frozen expert MobileNetV2 (``--expert``: a ``train.expert`` checkpoint or a SynergyNet
+checkpoint such as the published "2D-to-3D-pretrained.tar", then with ``--face-model``
+the same file; without it an expert is first trained on the corpus' face images into
+RUN/expert/ with ``--expert-steps`` steps).
 
 Each step: (1) discriminator step on real faces vs generated faces (BCE real/fake +
 identity NLL on real faces); (2) generator + student step: BCE(fake -> real) + identity
@@ -74,7 +76,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_encoder_arguments(p)
     add_mobilenet_arguments(p)
     p.add_argument("--encoder", help="pretrained voice encoder checkpoint (frozen)")
-    p.add_argument("--expert", help="expert checkpoint (train.expert); trained here if absent")
+    p.add_argument(
+        "--expert", help="expert: train.expert or SynergyNet checkpoint; trained here if absent"
+    )
     p.add_argument("--expert-steps", type=int, default=1000, help="steps of an inline expert")
     p.add_argument("--expert-lr", type=float, default=1e-3, help="lr of an inline expert")
     p.add_argument("--mode", choices=("joint", "gan"), default="joint")
