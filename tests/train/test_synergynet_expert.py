@@ -111,7 +111,7 @@ def test_distill_with_a_synergynet_expert(
     torch.save({"state_dict": state}, expert)
     out = tmp_path / "run"
     argv = ["--data", str(data), "--out", str(out), "--steps", "1", "--seed", "1"]
-    argv += ["--batch-size", "2", "--threads", "2", "--progress", "off"]
+    argv += ["--batch-size", "2", "--threads", "2", "--progress", "off", "--train-encoder"]
     argv += ["--encoder-width", "0.125", "--crop-min", "40", "--crop-max", "60"]
     argv += ["--generator-width", "0.0625", "--face-embed-width", "0.0625"]
     argv += ["--expert", str(expert), "--mesh-unit", "100"]

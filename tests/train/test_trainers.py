@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.train.conftest import TinyFaceModel
 from train import distill, engine, evaluate, expert, voice_encoder
@@ -92,8 +93,38 @@ def test_distill_rejects_a_wrong_face_model(
     other.id = "another-model"
     monkeypatch.setattr(distill, "load_face_model", lambda spec: other)
     argv = ["--data", str(corpus), "--out", str(tmp_path / "x"), "--steps", "1", *COMMON]
-    argv += ["--expert", str(runs["exp"] / "last.pt")]
+    argv += ["--expert", str(runs["exp"] / "last.pt"), "--encoder", str(runs["enc"] / "last.pt")]
     assert distill.main(argv) == 2
+
+
+def test_distill_requires_a_pretrained_encoder(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setattr(distill, "load_face_model", lambda spec: TinyFaceModel())
+    argv = ["--data", str(corpus), "--steps", "1", *COMMON, *GAN, *VOICE]
+    argv += ["--expert", str(runs["exp"] / "last.pt")]
+    assert distill.main([*argv, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--encoder is required" in err and "--train-encoder" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a" / "last.pt").exists()
+    # the explicit flag trains an encoder from scratch with the generator
+    assert distill.main([*argv, "--out", str(tmp_path / "b"), "--train-encoder"]) == 0
+    ck = engine.load_checkpoint(tmp_path / "b" / "last.pt", "distill")
+    assert ck["config"]["train_encoder"] is True
+    # the published default: a given encoder stays frozen (weights unchanged)
+    enc = engine.load_checkpoint(runs["enc"] / "last.pt")["model"]["voice_encoder"]
+    joint = engine.load_checkpoint(runs["joint"] / "last.pt")
+    assert joint["config"]["train_encoder"] is False
+    for k, v in enc.items():
+        assert torch.equal(joint["model"]["voice_encoder"][k], v), k
+    # --encoder with --train-encoder fine-tunes it
+    out = tmp_path / "c"
+    enc_path = str(runs["enc"] / "last.pt")
+    assert distill.main([*argv, "--out", str(out), "--encoder", enc_path, "--train-encoder"]) == 0
+    tuned = engine.load_checkpoint(out / "last.pt")["model"]["voice_encoder"]
+    assert not torch.equal(tuned["model.0.weight"], enc["model.0.weight"])
 
 
 def test_evaluate_table_and_json(
