@@ -5,7 +5,7 @@
   divided by the outer-interocular distance OICD.
 - :func:`aggregate_are`: average over up to 3 utterances per identity, then
   over identities.
-- :func:`keypoint_rmse`: landmark error after matching the OICD.
+- :func:`keypoint_rmse`: landmark error after matching the OICD (the oicd pair).
 - :func:`consistency`: per-vertex spread of one speaker's meshes across
   utterances, next to the spread between speakers (the paper's Q2 analysis).
 - :func:`binomial_test`: the one-sided test of the preference study.
@@ -174,7 +174,7 @@ def aggregate_are(
 def keypoint_rmse(
     pred: npt.ArrayLike,
     ref: npt.ArrayLike,
-    landmark_indices: Sequence[int] | npt.ArrayLike,
+    landmark_indices: Mapping[str, int] | Sequence[int] | npt.ArrayLike,
     *,
     oicd_pair: tuple[int, int] | None = None,
     dims: int = 3,
@@ -187,9 +187,12 @@ def keypoint_rmse(
     1. ``P`` and ``Q`` are the 68 landmark positions (rows ``landmark_indices``)
        of the prediction and the reference.
     2. The prediction is scaled about the model origin by
-       ``s = OICD(ref) / OICD(pred)``, where OICD is the distance between the
-       outer eye corners: landmarks 36 and 45 of the 68-point ibug scheme,
-       or the vertices ``oicd_pair`` when given (e.g. the ARE pair).
+       ``s = OICD(ref) / OICD(pred)``. OICD is the spec's outer-interocular
+       distance, the vertex pair ``oicd_left``/``oicd_right`` (2217, 14607 in
+       the BFM/3DDFA topology, the ARE pair), taken from ``landmark_indices``
+       when it is a landmark mapping that names them. Fallback when those
+       names are absent (or plain indices are given): the outer eye corners,
+       ibug landmarks 36 and 45. An explicit ``oicd_pair`` overrides both.
        With ``align_centroid=True`` the landmark centroids are also made to
        coincide (not in the spec; for meshes in different frames).
     3. "RMSE over the 68 landmark coordinates" is read as the root mean
@@ -203,16 +206,28 @@ def keypoint_rmse(
 
     Args:
         pred, ref: (N, 3) meshes.
-        landmark_indices: 68 vertex indices (the ibug points), in ibug order.
+        landmark_indices: either a face model's landmark mapping
+            (:attr:`FaceModel.landmarks`: ``"ibug_00"`` .. ``"ibug_67"`` and,
+            when present, ``"oicd_left"``/``"oicd_right"``), or 68 vertex
+            indices (the ibug points) in ibug order.
 
     Returns:
         The dimensionless normalised error.
 
     Raises:
-        ValueError: wrong shapes, not 68 indices without ``oicd_pair``, a zero
-            OICD or a degenerate bounding box. IndexError: an index outside
-            the mesh.
+        ValueError: wrong shapes, a mapping without the 68 ibug names, not 68
+            indices without ``oicd_pair``, a zero OICD or a degenerate bounding
+            box. IndexError: an index outside the mesh.
     """
+    named_pair: tuple[int, int] | None = None
+    if isinstance(landmark_indices, Mapping):
+        names = [f"ibug_{k:02d}" for k in range(68)]
+        missing = [n for n in names if n not in landmark_indices]
+        if missing:
+            raise ValueError(f"the landmarks lack the 68 ibug points ({len(missing)} missing)")
+        if "oicd_left" in landmark_indices and "oicd_right" in landmark_indices:
+            named_pair = (int(landmark_indices["oicd_left"]), int(landmark_indices["oicd_right"]))
+        landmark_indices = [int(landmark_indices[n]) for n in names]
     p = _vertices(pred, "pred")
     q = _vertices(ref, "ref")
     if p.shape != q.shape:
@@ -224,6 +239,8 @@ def keypoint_rmse(
         raise IndexError(f"landmark_indices must lie in [0, {len(p)})")
     if dims not in (2, 3):
         raise ValueError(f"dims must be 2 or 3, got {dims}")
+    if oicd_pair is None and named_pair is not None:
+        oicd_pair = named_pair
     if oicd_pair is None:
         if idx.size != 68:
             raise ValueError(f"expected the 68 ibug landmarks, got {idx.size}; or pass oicd_pair")

@@ -173,19 +173,14 @@ def verify_parity(net: nn.Module, onnx_bytes: bytes) -> tuple[float, float, dict
 
 
 class _ParamsAndImage(nn.Module):
-    """Wraps a distilled model so the graph also outputs the generator image."""
+    """Exports a distilled model's ``forward_with_image`` (params and generator image)."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from train.models import STUDENT_SHAPE_EXPR, resize_for_expert
-
-        net = self.net
-        image = net.generator(net.encoder(features))
-        out = net.student(resize_for_expert(image))[:, STUDENT_SHAPE_EXPR]
-        return torch.cat([torch.zeros_like(out[:, :1]), out], dim=1), image
+        return self.net.forward_with_image(features)  # type: ignore[no-any-return]
 
 
 def export_onnx(

@@ -1,4 +1,5 @@
-"""Pieces shared by several trainers: model-size options, encoder loading, face models."""
+"""Pieces shared by several trainers: model-size options, encoder and expert loading,
+face models."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from train.engine import load_checkpoint
 from train.models import MobileNetV2, TorchFaceModel, VoiceEncoder
 
 __all__ = [
+    "SYNERGYNET_FACE_MODEL_ID",
     "SYNTH_FACE_MODEL_ID",
     "adam",
     "add_encoder_arguments",
@@ -30,6 +32,9 @@ __all__ = [
 ]
 
 SYNTH_FACE_MODEL_ID = "cmp-edge-synthetic-v1"
+#: Face model id of the SynergyNet/3DDFA tensors (``FaceModel.load`` of the same file).
+SYNERGYNET_FACE_MODEL_ID = "synergynet-3ddfa"
+_IGM = "module.IGM."
 
 
 def add_encoder_arguments(p: argparse.ArgumentParser) -> None:
@@ -121,8 +126,77 @@ def load_encoder(path: str | Path) -> tuple[VoiceEncoder, float]:
     return enc, width
 
 
+def _synergynet_expert(path: Path, obj: Any) -> tuple[MobileNetV2, dict[str, Any]] | None:
+    """The image-to-3DMM backbone of a SynergyNet checkpoint (spec sections 3 and 3b), or
+    None when ``obj`` is not one: a dict (or a dict's ``state_dict``) with keys
+    ``module.IGM.*`` (MobileNetV2, heads classifier_ori/shape/exp/texture, 102 outputs)
+    and the whitening ``module.param_mean`` / ``module.param_std`` of 12 pose + 40 shape
+    + 10 expression [+ 40 texture] values.
+
+    Returns the network and a checkpoint-like dict (``kind`` "synergynet", ``config``
+    with the MobileNetV2 size, 51-entry ``param_mean``/``param_std`` and
+    ``face_model_id`` :data:`SYNERGYNET_FACE_MODEL_ID`). The shape/expression rows are
+    entries 12:62 of the published whitening; the scale row is the relative one of the
+    published conversion (mean 1.0, std 1.538597731841497e-05 / 0.0005920184194110334,
+    docs/architecture.md), as vertices are mm (``--face-model`` the same file).
+    """
+    if not isinstance(obj, dict):
+        return None
+    state = obj.get("state_dict", obj)
+    if not isinstance(state, dict) or not any(str(k).startswith(_IGM) for k in state):
+        return None
+    backbone = {k[len(_IGM) :]: v for k, v in state.items() if str(k).startswith(_IGM)}
+    try:
+        stem = int(backbone["features.0.0.weight"].shape[0])
+        last = int(backbone["classifier_shape.1.weight"].shape[1])
+    except (KeyError, AttributeError, IndexError):
+        raise CmpEdgeError(f"{path}: SynergyNet checkpoint, not a MobileNetV2 layout") from None
+    net = MobileNetV2(stem / 32.0, last)
+    result = net.load_state_dict(backbone, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    if missing or result.unexpected_keys:
+        raise CmpEdgeError(
+            f"{path}: SynergyNet backbone does not fit a MobileNetV2 (missing {missing[:3]}, "
+            f"unexpected {result.unexpected_keys[:3]})"
+        )
+    whitening = []
+    for key in ("module.param_mean", "module.param_std"):
+        if key not in state:
+            raise CmpEdgeError(f"{path}: SynergyNet checkpoint without {key!r}")
+        values = np.asarray(torch.as_tensor(state[key]).detach().cpu(), dtype=np.float64)
+        values = values.reshape(-1)
+        if values.size not in (62, 102):
+            raise CmpEdgeError(f"{path}: {key} has {values.size} entries, expected 62 or 102")
+        whitening.append(values[12:62].tolist())
+    from export.checkpoints import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
+
+    ckpt = {
+        "kind": "synergynet",
+        "model": {"expert": net.state_dict()},
+        "config": {"mobilenet_width": stem / 32.0, "mobilenet_last_channel": last},
+        "param_mean": [1.0, *whitening[0]],
+        "param_std": [PUBLISHED_SCALE_STD / PUBLISHED_SCALE_MEAN, *whitening[1]],
+        "face_model_id": SYNERGYNET_FACE_MODEL_ID,
+    }
+    return net, ckpt
+
+
 def load_mobilenet(path: str | Path, name: str = "expert") -> tuple[MobileNetV2, dict[str, Any]]:
-    """The image-to-3DMM network ``name`` of a training checkpoint, with the checkpoint."""
+    """The image-to-3DMM network ``name`` of a training checkpoint, with the checkpoint.
+
+    A SynergyNet checkpoint ("2D-to-3D-pretrained.tar": ``module.IGM.*`` backbone,
+    ``module.param_mean``/``param_std``) is accepted as well and gives its backbone with
+    a checkpoint-like dict (see :func:`_synergynet_expert`).
+    """
+    p = Path(path)
+    if p.is_file():
+        try:
+            raw = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception:  # not loadable here: load_checkpoint reports it
+            raw = None
+        found = _synergynet_expert(p, raw)
+        if found is not None:
+            return found
     obj = load_checkpoint(path)
     if name not in obj["model"]:
         raise CmpEdgeError(f"{path}: a {obj['kind']!r} checkpoint without {name!r}")

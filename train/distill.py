@@ -1,10 +1,13 @@
 """Distilled ("unsupervised") CMP: voice -> generator -> face image -> student 3DMM.
 
-Networks (spec section 3b): a frozen pretrained voice encoder (``--encoder``; without
-it the encoder is trained with the generator), the generator, a face-embedding network
+Networks (spec section 3b): a frozen pretrained voice encoder (``--encoder``, required:
+the published setup keeps it out of every optimiser; ``--train-encoder`` instead trains
+it with the generator, from scratch or from ``--encoder``), the generator, a face-embedding network
 with a real/fake discriminator and an identity classifier, the student MobileNetV2 and
-a frozen expert MobileNetV2 (``--expert``; without it an expert is first trained on the
-corpus' face images into RUN/expert/ with ``--expert-steps`` steps).
+a frozen expert MobileNetV2 (``--expert``: a ``train.expert`` checkpoint or a SynergyNet
+checkpoint such as the published "2D-to-3D-pretrained.tar", then with ``--face-model``
+the same file; without it an expert is first trained on the corpus' face images into
+RUN/expert/ with ``--expert-steps`` steps).
 
 Each step: (1) discriminator step on real faces vs generated faces (BCE real/fake +
 identity NLL on real faces); (2) generator + student step: BCE(fake -> real) + identity
@@ -73,8 +76,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the distillation trainer."""
     add_encoder_arguments(p)
     add_mobilenet_arguments(p)
-    p.add_argument("--encoder", help="pretrained voice encoder checkpoint (frozen)")
-    p.add_argument("--expert", help="expert checkpoint (train.expert); trained here if absent")
+    p.add_argument("--encoder", help="pretrained voice encoder checkpoint (frozen; required)")
+    p.add_argument(
+        "--train-encoder",
+        action="store_true",
+        help="train the voice encoder with the generator (not the published setup)",
+    )
+    p.add_argument(
+        "--expert", help="expert: train.expert or SynergyNet checkpoint; trained here if absent"
+    )
     p.add_argument("--expert-steps", type=int, default=1000, help="steps of an inline expert")
     p.add_argument("--expert-lr", type=float, default=1e-3, help="lr of an inline expert")
     p.add_argument("--mode", choices=("joint", "gan"), default="joint")
@@ -122,6 +132,13 @@ class DistillTask(Task):
     def __init__(self, cfg: dict[str, Any], ctx: Context) -> None:
         self.cfg, self.device = cfg, ctx.device
         dev = ctx.device
+        # runs saved before --train-encoder existed trained the encoder without --encoder
+        self.train_encoder = bool(cfg.setdefault("train_encoder", not cfg["encoder"]))
+        if not cfg["encoder"] and not self.train_encoder:
+            raise CmpEdgeError(
+                "--encoder is required (spec 3b: a pretrained, frozen voice encoder); "
+                "pass --train-encoder to train one with the generator instead"
+            )
         data = open_train_data(cfg, require_images=True)
         batch = int(cfg["batch_size"])
         self.voices = TripletSampler(
@@ -146,11 +163,10 @@ class DistillTask(Task):
         if cfg["encoder"]:
             encoder, width = load_encoder(cfg["encoder"])
             cfg["encoder_width"] = width
-            self.train_encoder = False
-            freeze(encoder)
+            if not self.train_encoder:
+                freeze(encoder)
         else:
             encoder = VoiceEncoder(float(cfg["encoder_width"]))
-            self.train_encoder = True
         self.encoder = encoder.to(dev)
         self.generator = Generator(float(cfg["generator_width"])).to(dev)
         self.face_embed = FaceEmbed(float(cfg["face_embed_width"])).to(dev)

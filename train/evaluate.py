@@ -1,4 +1,4 @@
-"""Evaluation on held-out identities (the A-E test split): ARE and consistency.
+"""Evaluation on held-out identities (the A-E test split): ARE, keypoint error, consistency.
 
 Methods, in table order:
 
@@ -14,6 +14,11 @@ first face's parameters (``--reference xyz``: the first .xyz file instead). Up t
 ``--utterances`` utterances per identity are run whole (repeat-padded to 1000 frames);
 ARE (ER/FR/MR/CR and their mean, :func:`cmp_edge.metrics.are`) is averaged over the
 utterances, then over identities (:func:`cmp_edge.metrics.aggregate_are`).
+The keypoint error (:func:`cmp_edge.metrics.keypoint_rmse` over the face model's 68
+landmarks ``ibug_00`` .. ``ibug_67``, the prediction scaled to the reference's OICD,
+normalised by the reference landmarks' sqrt(h * w)) is averaged the same way; it is
+reported as ``keypoint`` (null and "-" in the table when the face model does not carry
+all 68 ibug landmarks).
 Consistency (:func:`cmp_edge.metrics.consistency`) compares the spread of one speaker's
 meshes across utterances with the spread between speakers, on a fixed random subset of
 ``--consistency-vertices`` vertices (mm for the default face model).
@@ -166,8 +171,17 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         set(rng.choice(n_all, size=k, replace=False).tolist())
         | {int(fm.landmarks[n]) for n in width_names}
     )
+    ibug_names = [f"ibug_{i:02d}" for i in range(68)]
+    has_ibug = all(n in fm.landmarks for n in ibug_names)
+    if has_ibug:
+        subset = sorted(set(subset) | {int(fm.landmarks[n]) for n in ibug_names})
     position = {v: i for i, v in enumerate(subset)}
     landmarks = {n: position[int(fm.landmarks[n])] for n in width_names}
+    kp_landmarks = (
+        {n: position[int(fm.landmarks[n])] for n in [*ibug_names, "oicd_left", "oicd_right"]}
+        if has_ibug
+        else None
+    )
     layer = TorchFaceModel(fm, subset)
 
     def mesh(params: np.ndarray) -> np.ndarray:
@@ -215,11 +229,16 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     for label, kind, path, fn in methods:
         per_id: dict[str, list[dict[str, float]]] = {}
         meshes: dict[str, np.ndarray] = {}
+        kp_per_id: list[float] = []
         for name, utts in feats.items():
             preds = [mesh(fn(name, f)) for f in utts]
             meshes[name] = np.stack(preds)
             per_id[name] = [metrics.are(p, refs[name], landmarks) for p in preds]
+            if kp_landmarks is not None:
+                kp = [metrics.keypoint_rmse(p, refs[name], kp_landmarks) for p in preds]
+                kp_per_id.append(float(np.mean(kp)))
         agg = metrics.aggregate_are(per_id, args.utterances)
+        keypoint = float(np.mean(kp_per_id)) if kp_per_id else None
         cons = metrics.consistency(meshes)
         results.append(
             {
@@ -227,6 +246,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 "kind": kind,
                 "ckpt": path,
                 **{k: float(v) for k, v in agg.items()},
+                "keypoint": keypoint,
                 "consistency": {
                     "within_mean": _finite(cons["within_mean"]),
                     "between_mean": _finite(cons["between_mean"]),
@@ -246,12 +266,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """A plain-text table of ARE per method, relative change vs the mean shape, and
-    consistency (within / between speaker spread)."""
+    """A plain-text table of ARE per method, relative change vs the mean shape, keypoint
+    error and consistency (within / between speaker spread)."""
     rows = result["methods"]
     base = next((r["mean"] for r in rows if r["method"] == "mean shape"), None)
     head = f"{'method':<44} {'ER':>7} {'FR':>7} {'MR':>7} {'CR':>7} {'mean':>7} {'vs mean':>8}"
-    head += f" {'within':>8} {'between':>8}"
+    head += f" {'keypoint':>8} {'within':>8} {'between':>8}"
     lines = [
         f"{result['test_identities']} test identities, <= {result['utterances_per_identity']} "
         f"utterances each, face model {result['face_model_id']}",
@@ -262,12 +282,13 @@ def format_table(result: dict[str, Any]) -> str:
         rel = f"{100 * (r['mean'] / base - 1):+7.1f}%" if base else f"{'':>8}"
         c = r["consistency"]
 
-        def num(v: float | None) -> str:
-            return f"{v:8.3f}" if v is not None else f"{'-':>8}"
+        def num(v: float | None, digits: int = 3) -> str:
+            return f"{v:8.{digits}f}" if v is not None else f"{'-':>8}"
 
         lines.append(
             f"{r['method'][:44]:<44} {r['ER']:7.4f} {r['FR']:7.4f} {r['MR']:7.4f} "
-            f"{r['CR']:7.4f} {r['mean']:7.4f} {rel} {num(c['within_mean'])} "
+            f"{r['CR']:7.4f} {r['mean']:7.4f} {rel} {num(r.get('keypoint'), 4)} "
+            f"{num(c['within_mean'])} "
             f"{num(c['between_mean'])}"
         )
     return "\n".join(lines)

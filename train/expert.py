@@ -4,8 +4,11 @@ Images (faces/<name>/<k>.png) are resized to 120 x 120 and mapped to 102 whitene
 values [12 pose, 40 shape, 10 expression, 40 texture]; loss = MSE on the 50 shape and
 expression entries against the face's parameters, whitened with the training
 statistics (pose and texture are not supervised: the corpus does not carry them).
-The distiller (``train.distill --expert RUN/last.pt``) uses it frozen as the teacher;
-any network with the same interface (a SynergyNet backbone) can take its place.
+The distiller (``train.distill --expert RUN/last.pt``) uses it frozen as the teacher.
+A SynergyNet checkpoint (``--expert 2D-to-3D-pretrained.tar`` with ``--face-model`` the
+same file) takes its place unchanged: its ``module.IGM.*`` MobileNetV2 is loaded and its
+``module.param_mean``/``param_std`` entries 12:62 un-whiten shape and expression
+(:func:`train.common.load_mobilenet`).
 
 Usage: ``python -m train.expert --data DIR --out RUN --steps K --seed S``.
 """

@@ -352,11 +352,15 @@ class DistilledCMP(nn.Module):
         self.generator = generator
         self.student = student
 
-    def forward(self, features: Tensor) -> Tensor:
-        """(B, 64, T) -> (B, 51)."""
+    def forward_with_image(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 64, T) -> ((B, 51) whitened parameters, (B, 3, 64, 64) generated image)."""
         image = self.generator(self.encoder(features))
         out = self.student(resize_for_expert(image))[:, STUDENT_SHAPE_EXPR]
-        return torch.cat([torch.zeros_like(out[:, :1]), out], dim=1)
+        return torch.cat([torch.zeros_like(out[:, :1]), out], dim=1), image
+
+    def forward(self, features: Tensor) -> Tensor:
+        """(B, 64, T) -> (B, 51)."""
+        return self.forward_with_image(features)[0]
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -42,6 +42,8 @@ def test_keypoints_present_and_zero_error(model) -> None:
         pytest.skip("the default model does not carry all 68 ibug landmarks")
     assert metrics.keypoint_rmse(model.mean, model.mean, ibug) == 0.0
     assert metrics.keypoint_rmse(1.3 * model.mean, model.mean, ibug) == pytest.approx(0, abs=1e-6)
+    lm = model.landmarks
+    assert metrics.keypoint_rmse(1.3 * model.mean, model.mean, lm) == pytest.approx(0, abs=1e-6)
 
 
 def test_front_render_shows_a_face(model) -> None:

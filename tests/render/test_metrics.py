@@ -148,6 +148,31 @@ def test_keypoint_rmse_options_and_errors() -> None:
         metrics.keypoint_rmse(verts_ref, verts_ref, idx, dims=1)
 
 
+def test_keypoint_rmse_uses_the_named_oicd_pair() -> None:
+    # 68 ibug points at vertices 0..67 plus a separate spec OICD pair at 68/69
+    ref = np.zeros((70, 3))
+    ref[:68, 0] = np.linspace(-40, 40, 68)
+    ref[:68, 1] = np.linspace(-10, 10, 68)  # sqrt(h w) = 40
+    ref[36], ref[45] = (-30, 0, 0), (30, 0, 0)  # ibug corners: 60 apart
+    ref[68], ref[69] = (-50, 0, 5), (50, 0, 5)  # oicd_left/right: 100 apart
+    lm = {f"ibug_{k:02d}": k for k in range(68)}
+    # the prediction: landmarks scaled by 2, but the oicd pair only by 1.6
+    pred = 2.0 * ref
+    pred[68:] = 1.6 * ref[68:]
+    by_ibug = metrics.keypoint_rmse(pred, ref, lm)  # no oicd names: ibug 36/45 fallback
+    assert by_ibug == pytest.approx(0.0, abs=1e-12)
+    assert metrics.keypoint_rmse(pred, ref, list(lm.values())) == by_ibug
+    named = {**lm, "oicd_left": 68, "oicd_right": 69}
+    # with the names, s = 100 / 160 and the landmarks end at 1.25 x the reference
+    expect = 0.25 * math.sqrt(np.mean(np.sum(ref[:68] ** 2, axis=1))) / 40.0
+    assert metrics.keypoint_rmse(pred, ref, named) == pytest.approx(expect)
+    assert expect > 0.1
+    # an explicit oicd_pair overrides the names
+    assert metrics.keypoint_rmse(pred, ref, named, oicd_pair=(36, 45)) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="68 ibug"):
+        metrics.keypoint_rmse(pred, ref, {"oicd_left": 68, "oicd_right": 69})
+
+
 def test_consistency_hand_case() -> None:
     base = np.zeros((4, 3))
     # speaker a: two meshes +-1 in x around its mean -> every distance is 1

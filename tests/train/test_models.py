@@ -141,9 +141,18 @@ def test_end_to_end_wrappers_output_51() -> None:
     dis = models.DistilledCMP(
         enc, models.Generator(0.125), models.MobileNetV2(0.25, last_channel=64)
     ).eval()
-    out = dis(torch.randn(2, 64, 400))
+    x = torch.randn(2, 64, 400)
+    out = dis(x)
     assert out.shape == (2, 51)
     assert torch.all(out[:, 0] == 0)
+    with torch.no_grad():
+        params, image = dis.forward_with_image(x)
+        ref_image = dis.generator(dis.encoder(x))
+        ref_params = dis.student(models.resize_for_expert(ref_image))[:, 12:62]
+    torch.testing.assert_close(params, out)
+    torch.testing.assert_close(image, ref_image)
+    torch.testing.assert_close(params[:, 1:], ref_params)
+    assert image.shape == (2, 3, 64, 64)
 
 
 def test_build_rejects_unknown_name() -> None:

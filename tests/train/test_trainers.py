@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.train.conftest import TinyFaceModel
 from train import distill, engine, evaluate, expert, voice_encoder
@@ -92,8 +93,38 @@ def test_distill_rejects_a_wrong_face_model(
     other.id = "another-model"
     monkeypatch.setattr(distill, "load_face_model", lambda spec: other)
     argv = ["--data", str(corpus), "--out", str(tmp_path / "x"), "--steps", "1", *COMMON]
-    argv += ["--expert", str(runs["exp"] / "last.pt")]
+    argv += ["--expert", str(runs["exp"] / "last.pt"), "--encoder", str(runs["enc"] / "last.pt")]
     assert distill.main(argv) == 2
+
+
+def test_distill_requires_a_pretrained_encoder(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setattr(distill, "load_face_model", lambda spec: TinyFaceModel())
+    argv = ["--data", str(corpus), "--steps", "1", *COMMON, *GAN, *VOICE]
+    argv += ["--expert", str(runs["exp"] / "last.pt")]
+    assert distill.main([*argv, "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--encoder is required" in err and "--train-encoder" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a" / "last.pt").exists()
+    # the explicit flag trains an encoder from scratch with the generator
+    assert distill.main([*argv, "--out", str(tmp_path / "b"), "--train-encoder"]) == 0
+    ck = engine.load_checkpoint(tmp_path / "b" / "last.pt", "distill")
+    assert ck["config"]["train_encoder"] is True
+    # the published default: a given encoder stays frozen (weights unchanged)
+    enc = engine.load_checkpoint(runs["enc"] / "last.pt")["model"]["voice_encoder"]
+    joint = engine.load_checkpoint(runs["joint"] / "last.pt")
+    assert joint["config"]["train_encoder"] is False
+    for k, v in enc.items():
+        assert torch.equal(joint["model"]["voice_encoder"][k], v), k
+    # --encoder with --train-encoder fine-tunes it
+    out = tmp_path / "c"
+    enc_path = str(runs["enc"] / "last.pt")
+    assert distill.main([*argv, "--out", str(out), "--encoder", enc_path, "--train-encoder"]) == 0
+    tuned = engine.load_checkpoint(out / "last.pt")["model"]["voice_encoder"]
+    assert not torch.equal(tuned["model.0.weight"], enc["model.0.weight"])
 
 
 def test_evaluate_table_and_json(
@@ -113,9 +144,55 @@ def test_evaluate_table_and_json(
     for m in result["methods"]:
         assert set(m) >= {"ER", "FR", "MR", "CR", "mean", "consistency"}
         assert m["mean"] == pytest.approx((m["ER"] + m["FR"] + m["MR"] + m["CR"]) / 4)
+        assert m["keypoint"] is None  # the tiny face model has no ibug landmarks
     assert result["methods"][0]["consistency"]["within_mean"] == 0.0
     table = capsys.readouterr().out
     assert "mean shape" in table and "baseline: generator + expert" in table
+    assert "keypoint" in table
+
+
+class IbugFaceModel(TinyFaceModel):
+    """The tiny face model with 68 ibug landmarks on vertices 10..59 (some repeated)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.landmarks = {**self.landmarks, **{f"ibug_{k:02d}": 10 + k % 50 for k in range(68)}}
+
+
+def test_evaluate_keypoint_error(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import numpy as np
+    import torch
+
+    from cmp_edge import metrics
+    from train.data import VoxCeleb3D
+    from train.models import TorchFaceModel
+
+    fm = IbugFaceModel()
+    monkeypatch.setattr(evaluate, "load_face_model", lambda spec: fm)
+    out = tmp_path / "e.json"
+    argv = ["--data", str(corpus), "--json", str(out), "--consistency-vertices", "5"]
+    assert evaluate.main([*argv, "--ckpt", str(runs["joint"] / "last.pt")]) == 0
+    rows = json.loads(out.read_text())["methods"]
+    assert all(isinstance(m["keypoint"], float) and m["keypoint"] > 0 for m in rows)
+    # the mean-shape oracle, recomputed on the full mesh: per identity, then the mean
+    layer = TorchFaceModel(fm)
+    mean_shape = VoxCeleb3D(corpus, "train").all_targets().astype(np.float64).mean(axis=0)
+
+    def mesh(p: np.ndarray) -> np.ndarray:
+        return layer(torch.as_tensor(np.asarray(p, dtype=np.float32)[None]))[0].double().numpy()
+
+    expect = np.mean(
+        [
+            metrics.keypoint_rmse(mesh(mean_shape), mesh(sp.targets[0]), fm.landmarks)
+            for sp in VoxCeleb3D(corpus, "test").speakers
+        ]
+    )
+    assert rows[0]["keypoint"] == pytest.approx(expect, rel=1e-5)
+    table = capsys.readouterr().out
+    assert f"{rows[0]['keypoint']:8.4f}" in table.splitlines()[3]
 
 
 def test_evaluate_rejects_non_voice_checkpoints(
