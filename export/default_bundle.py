@@ -69,18 +69,12 @@ RECIPE: dict[str, Any] = {
 }
 #: Toy scale for CI and tests (minutes -> seconds).
 SMALL: dict[str, Any] = {
+    **RECIPE,
     "identities": 6,
     "utterances": 2,
     "utterance_seconds": [2.0, 2.5],
-    "coupling": 0.9,
     "steps": 2,
     "batch_size": 4,
-    "encoder_width": 0.25,
-    "crop": [150, 300],
-    "lr": 1e-3,
-    "dropout": 0.0,
-    "triplet_weight": 0.0,
-    "seed": 0,
     "threads": 1,
 }
 
