@@ -520,7 +520,17 @@ class ImageSampler:
     All images are decoded once and kept in memory as uint8.
     """
 
-    def __init__(self, data: VoxCeleb3D, batch_size: int, seed: int, size: int) -> None:
+    def __init__(
+        self,
+        data: VoxCeleb3D,
+        batch_size: int,
+        seed: int,
+        size: int,
+        pool: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """``pool``: optional extra face-only images (P, H, W, 3) uint8 with their
+        (P, 51) targets (:func:`train.face_pool.render_pool`), drawn alongside the
+        corpus' images with speaker index -1."""
         self.data, self.batch_size, self.seed, self.size = data, batch_size, seed, size
         self.items: list[tuple[int, int]] = []  # (speaker, face index)
         self.pixels: list[np.ndarray] = []
@@ -534,18 +544,34 @@ class ImageSampler:
             raise DataError(f"{data.root}: no face images (.png beside faces/<name>/<k>.npy)")
         if len({p.shape for p in self.pixels}) != 1:
             raise DataError(f"{data.root}: face images differ in size")
+        empty = (np.empty((0, *self.pixels[0].shape), np.uint8), np.empty((0, 51), np.float32))
+        self.pool_pixels, self.pool_targets = empty if pool is None else pool
+        if len(self.pool_pixels) and self.pool_pixels.shape[1:] != self.pixels[0].shape:
+            raise DataError(
+                f"{data.root}: face images are {self.pixels[0].shape}, the face pool "
+                f"{self.pool_pixels.shape[1:]}"
+            )
+
+    def __len__(self) -> int:
+        """Number of distinct images (corpus + pool)."""
+        return len(self.items) + len(self.pool_pixels)
+
+    def _item(self, i: int) -> tuple[np.ndarray, int, np.ndarray]:
+        """(pixels, speaker index or -1, (51,) target) of image ``i``."""
+        if i < len(self.items):
+            s, k = self.items[i]
+            return self.pixels[i], s, self.data.speakers[s].targets[k]
+        j = i - len(self.items)
+        return self.pool_pixels[j], -1, self.pool_targets[j]
 
     def batch(self, step: int, rank: int = 0, world: int = 1, stream: int = 2) -> ImageBatch:
         """The image batch of ``rank`` at ``step`` (batch_size // world items)."""
         n = max(1, self.batch_size // world)
         rng = batch_rng(self.seed, step, rank, stream)
-        pick = rng.integers(len(self.items), size=n)
-        spk = [self.items[i][0] for i in pick]
-        tgt = [
-            self.data.speakers[s].targets[self.items[i][1]] for i, s in zip(pick, spk, strict=True)
-        ]
+        pick = rng.integers(len(self), size=n)
+        items = [self._item(int(i)) for i in pick]
         return ImageBatch(
-            images_to_tensor((self.pixels[i] for i in pick), self.size),
-            torch.tensor(spk, dtype=torch.int64),
-            torch.from_numpy(np.stack(tgt)),
+            images_to_tensor((it[0] for it in items), self.size),
+            torch.tensor([it[1] for it in items], dtype=torch.int64),
+            torch.from_numpy(np.stack([it[2] for it in items]).astype(np.float32)),
         )

@@ -7,7 +7,10 @@ Methods, in table order:
 - each ``--ckpt``: a ``supervised`` checkpoint (encoder + decoder), a ``distill``
   checkpoint trained with ``--mode joint`` (encoder -> generator -> student) or with
   ``--mode gan``, which is evaluated as the *cascade baseline* (its generator followed
-  by its frozen expert, no joint training).
+  by its frozen expert, no joint training), or an ``expert`` checkpoint, evaluated on
+  each test identity's own photo (``faces/<name>/0.png``; no voice): how much geometry
+  the image-to-3DMM teacher reads from a real picture, an upper bound for the
+  distilled path.
 
 For every test identity the reference mesh is the face model's reconstruction of its
 first face's parameters (``--reference xyz``: the first .xyz file instead). Up to
@@ -42,9 +45,10 @@ import torch
 from cmp_edge._io import atomic_write
 from cmp_edge.errors import CmpEdgeError
 from train.common import corpus_face_model_id, load_face_model
-from train.data import VoxCeleb3D, load_xyz
+from train.data import VoxCeleb3D, images_to_tensor, load_png, load_xyz
 from train.engine import load_checkpoint
 from train.models import (
+    EXPERT_INPUT_SIZE,
     STUDENT_SHAPE_EXPR,
     Generator,
     MobileNetV2,
@@ -57,6 +61,7 @@ from train.models import (
 __all__ = ["evaluate", "format_table", "main"]
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (T, 64) features -> (51,) un-whitened
+ImagePredictor = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 -> (51,) un-whitened
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,10 +141,36 @@ def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predicto
     return label, method, predict
 
 
+def load_image_predictor(path: Path, device: torch.device) -> tuple[str, ImagePredictor]:
+    """(method label, predictor) of an ``expert`` checkpoint: (H, W, 3) uint8 photo ->
+    (51,) un-whitened parameters (scale entry: the checkpoint's mean scale)."""
+    ckpt = load_checkpoint(path)
+    if ckpt["kind"] != "expert":
+        raise CmpEdgeError(f"{path}: a {ckpt['kind']!r} checkpoint is not an expert")
+    mean, std = _unwhiten(ckpt)
+    net = _mobilenet(ckpt, "expert").to(device)
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        x = images_to_tensor([image], EXPERT_INPUT_SIZE).to(device)
+        with torch.no_grad():
+            out = net(x)[0, STUDENT_SHAPE_EXPR].double().cpu().numpy()
+        return np.concatenate([[0.0], out]) * std + mean
+
+    return f"expert on the photo ({path.parent.name or path})", predict
+
+
 def _pad(features: np.ndarray, pad_to: int = 1000) -> np.ndarray:
     from cmp_edge.features import repeat_pad
 
     return np.asarray(repeat_pad(features, pad_to), dtype=np.float32)
+
+
+def _photo(speaker: Any) -> np.ndarray:
+    """The first face image of a test identity, (H, W, 3) uint8."""
+    png = speaker.faces[0].with_suffix(".png")
+    if not png.is_file():
+        raise CmpEdgeError(f"{png}: missing; an expert checkpoint is evaluated on the photos")
+    return load_png(png)
 
 
 def _finite(value: float) -> float | None:
@@ -222,6 +253,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         ck_id = str(load_checkpoint(path)["face_model_id"])
         if ck_id != str(fm.id):
             raise CmpEdgeError(f"{path}: trained for face model {ck_id!r}, evaluating {fm.id!r}")
+        if load_checkpoint(path)["kind"] == "expert":
+            label, see = load_image_predictor(path, device)
+            guess = {sp.identity.name: see(_photo(sp)) for sp in test.speakers}
+            methods.append((label, "expert", str(path), lambda name, f, g=guess: g[name]))
+            continue
         label, kind, predict = load_predictor(path, device)
         methods.append((label, kind, str(path), lambda name, f, p=predict: p(f)))
 

@@ -1,9 +1,15 @@
 """Expert image -> 3DMM network (MobileNetV2) trained on the corpus' face images.
 
-Images (faces/<name>/<k>.png) are resized to 120 x 120 and mapped to 102 whitened
-values [12 pose, 40 shape, 10 expression, 40 texture]; loss = MSE on the 50 shape and
-expression entries against the face's parameters, whitened with the training
-statistics (pose and texture are not supervised: the corpus does not carry them).
+Images (faces/<name>/<k>.png, plus ``--render-faces`` face-only renders of random
+prior faces, :mod:`train.face_pool`) are resized to 120 x 120 and mapped to 102 whitened
+values [12 pose, 40 shape, 10 expression, 40 texture]. Loss =
+``--param-weight`` x MSE on the 50 shape and expression entries against the face's
+parameters, whitened with the training statistics (pose and texture are not
+supervised: the corpus does not carry them), + ``--landmark-weight`` x mean squared
+distance between the predicted and true positions of the face model's named
+landmarks (68 ibug points and the ARE width pairs), in units of
+``--landmark-unit`` (mm for the default face model); the landmark term weights each
+coefficient by what it does to the face, as SynergyNet's 3D landmark loss does.
 The distiller (``train.distill --expert RUN/last.pt``) uses it frozen as the teacher.
 A SynergyNet checkpoint (``--expert 2D-to-3D-pretrained.tar`` with ``--face-model`` the
 same file) takes its place unchanged: its ``module.IGM.*`` MobileNetV2 is loaded and its
@@ -22,10 +28,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from train.common import adam, add_mobilenet_arguments, open_train_data
-from train.data import ImageSampler
+from cmp_edge.errors import CmpEdgeError
+from train.common import adam, add_mobilenet_arguments, load_face_model, open_train_data
+from train.data import ImageSampler, load_png
 from train.engine import Context, Task, main_for
-from train.models import EXPERT_INPUT_SIZE, STUDENT_SHAPE_EXPR, MobileNetV2
+from train.models import EXPERT_INPUT_SIZE, STUDENT_SHAPE_EXPR, MobileNetV2, TorchFaceModel
 from train.supervised import resolve_face_model_id
 
 __all__ = ["ExpertTask", "main"]
@@ -37,6 +44,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of the expert trainer."""
     add_mobilenet_arguments(p)
     p.add_argument("--face-model", default="default", help="face model file or 'default'")
+    p.add_argument(
+        "--render-faces",
+        type=int,
+        default=0,
+        help="add this many face-only renders of random prior faces (default face model)",
+    )
+    p.add_argument("--render-workers", type=int, default=2, help="processes rendering them")
+    p.add_argument("--param-weight", type=float, default=1.0, help="whitened-parameter MSE")
+    p.add_argument("--landmark-weight", type=float, default=0.0, help="landmark MSE weight")
+    p.add_argument("--landmark-unit", type=float, default=1.0, help="landmark distance unit")
 
 
 class ExpertTask(Task):
@@ -46,9 +63,15 @@ class ExpertTask(Task):
 
     def __init__(self, cfg: dict[str, Any], ctx: Context) -> None:
         self.device = ctx.device
+        self.cfg = cfg
+        for key, value in (("render_faces", 0), ("param_weight", 1.0), ("landmark_weight", 0.0)):
+            cfg.setdefault(key, value)  # checkpoints saved before these options existed
+        cfg.setdefault("landmark_unit", 1.0)
         data = open_train_data(cfg, require_images=True)
-        size = EXPERT_INPUT_SIZE
-        self.sampler = ImageSampler(data, int(cfg["batch_size"]), int(cfg["seed"]), size)
+        self.face_model_id = resolve_face_model_id(cfg)
+        self.sampler = ImageSampler(
+            data, int(cfg["batch_size"]), int(cfg["seed"]), EXPERT_INPUT_SIZE, self._pool(data)
+        )
         mean, std = data.whitening(float(cfg["scale_std"]))
         self.param_mean, self.param_std = mean.tolist(), std.tolist()
         self.mean = torch.tensor(mean[1:], dtype=torch.float32, device=ctx.device)
@@ -59,7 +82,36 @@ class ExpertTask(Task):
         self.networks = {"expert": self.net}
         self.params = list(self.net.parameters())
         self.optimizers = {"adam": adam(self.params, float(cfg["lr"]))}
-        self.face_model_id = resolve_face_model_id(cfg)
+        self.landmarks: TorchFaceModel | None = None
+        if float(cfg["landmark_weight"]) > 0:
+            fm = load_face_model(cfg["face_model"])
+            rows = sorted({int(v) for v in getattr(fm, "landmarks", {}).values()})
+            if not rows:
+                raise CmpEdgeError(f"--landmark-weight: face model {fm.id!r} has no landmarks")
+            self.landmarks = TorchFaceModel(fm, rows).to(ctx.device)
+
+    def _pool(self, data: Any) -> tuple[Any, Any] | None:
+        """The ``--render-faces`` pool at the corpus' image size (None without one)."""
+        n = int(self.cfg["render_faces"])
+        if n <= 0:
+            return None
+        from cmp_edge.facemodel import FaceModel
+        from train.face_pool import render_pool
+
+        if self.face_model_id != str(FaceModel.default().id):
+            raise CmpEdgeError(
+                f"--render-faces draws faces of the default face model, the corpus uses "
+                f"{self.face_model_id!r}"
+            )
+        first = next(
+            f.with_suffix(".png")
+            for sp in data.speakers
+            for f in sp.faces
+            if f.with_suffix(".png").is_file()
+        )
+        size = load_png(first).shape[0]
+        seed, workers = int(self.cfg["seed"]), int(self.cfg["render_workers"])
+        return render_pool(n, seed, size, workers)
 
     def train_step(self, step: int, ctx: Context) -> dict[str, float]:
         """One Adam step on a batch of face images."""
@@ -68,11 +120,22 @@ class ExpertTask(Task):
         opt = self.optimizers["adam"]
         opt.zero_grad(set_to_none=True)
         pred = self.net(b.images)[:, STUDENT_SHAPE_EXPR]
-        loss = F.mse_loss(pred, (b.target[:, 1:] - self.mean) / self.std)
+        param_mse = F.mse_loss(pred, (b.target[:, 1:] - self.mean) / self.std)
+        loss = float(self.cfg["param_weight"]) * param_mse
+        out = {"param_mse": float(param_mse.detach())}
+        if self.landmarks is not None:
+            unit = float(self.cfg["landmark_unit"])
+            scale = b.target[:, :1]
+            guess = self.landmarks(torch.cat([scale, pred * self.std + self.mean], dim=1))
+            truth = self.landmarks(b.target)
+            landmark_mse = (guess - truth).div(unit).square().sum(dim=2).mean()
+            loss = loss + float(self.cfg["landmark_weight"]) * landmark_mse
+            out["landmark_mse"] = float(landmark_mse.detach())
         loss.backward()
         ctx.average_gradients(self.params)
         opt.step()
-        return {"loss": float(loss.detach())}
+        out["loss"] = float(loss.detach())
+        return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,12 +17,10 @@ the number of workers).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import csv
 import dataclasses
 import io
 import json
-import multiprocessing
 import os
 import shutil
 import string
@@ -36,6 +34,7 @@ import numpy as np
 import soundfile
 
 from train import synth_faces, synth_voice
+from train.parallel import process_map
 
 __all__ = ["CorpusSettings", "IdentitySpec", "generate", "main", "make_identities"]
 
@@ -327,16 +326,8 @@ def generate(
     n_expr = min(10, model.expr_basis.shape[1])
     specs = make_identities(settings, geometry, n_shape, n_expr)
     jobs = [(settings, spec, str(out_path)) for spec in specs]
-    workers = max(1, min(workers, len(jobs)))
-    if workers == 1:
-        for job in jobs:
-            _identity_job(job)
-    else:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for _ in pool.map(_identity_job, jobs, chunksize=1):
-                pass
+    for _ in process_map(_identity_job, jobs, workers):
+        pass
 
     _write_meta(out_path, specs)
     info = {

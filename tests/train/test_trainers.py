@@ -201,5 +201,39 @@ def test_evaluate_rejects_non_voice_checkpoints(
 ) -> None:  # fmt: skip
     monkeypatch.setattr(evaluate, "load_face_model", lambda spec: TinyFaceModel())
     argv = ["--data", str(corpus), "--json", str(tmp_path / "e.json")]
-    assert evaluate.main([*argv, "--ckpt", str(runs["exp"] / "last.pt")]) == 2
+    assert evaluate.main([*argv, "--ckpt", str(runs["enc"] / "last.pt")]) == 2
     assert "does not map voices to faces" in capsys.readouterr().err
+
+
+def test_evaluate_expert_on_the_photos(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import numpy as np
+
+    from tests.train.corpus import write_png
+
+    monkeypatch.setattr(evaluate, "load_face_model", lambda spec: TinyFaceModel())
+
+    def rows(data: Path) -> list[dict[str, object]]:
+        out = tmp_path / f"{data.name}.json"
+        argv = ["--data", str(data), "--json", str(out), "--consistency-vertices", "20"]
+        assert evaluate.main([*argv, "--ckpt", str(runs["exp"] / "last.pt")]) == 0
+        return list(json.loads(out.read_text())["methods"])
+
+    first = rows(corpus)[2]
+    assert first["kind"] == "expert" and str(first["method"]).startswith("expert on the photo")
+    assert first["consistency"]["within_mean"] == 0.0  # type: ignore[index]
+    # the row reads the photos: other photos, other predictions
+    copy = tmp_path / "photos"
+    shutil.copytree(corpus, copy)
+    rng = np.random.default_rng(1)
+    for png in sorted((copy / "faces").glob("[A-E]*/0.png")):
+        write_png(png, rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    assert rows(copy)[2]["mean"] != first["mean"]
+    for png in sorted((copy / "faces").glob("[A-E]*/0.png")):
+        png.unlink()
+    err = tmp_path / "err.json"
+    argv = ["--data", str(copy), "--json", str(err), "--ckpt", str(runs["exp"] / "last.pt")]
+    assert evaluate.main(argv) == 2 and not err.exists()
