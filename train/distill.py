@@ -87,6 +87,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--expert-steps", type=int, default=1000, help="steps of an inline expert")
     p.add_argument("--expert-lr", type=float, default=1e-3, help="lr of an inline expert")
+    p.add_argument(
+        "--expert-render-faces",
+        type=int,
+        default=0,
+        help="face-only renders for an inline expert (train.expert --render-faces)",
+    )
     p.add_argument("--mode", choices=("joint", "gan"), default="joint")
     p.add_argument("--generator-width", type=float, default=1.0)
     p.add_argument("--face-embed-width", type=float, default=1.0)
@@ -118,6 +124,7 @@ def _inline_expert(cfg: dict[str, Any]) -> str:
         out=str(Path(cfg["out"]) / "expert"),
         steps=int(cfg["expert_steps"]),
         lr=float(cfg["expert_lr"]),
+        render_faces=int(cfg.get("expert_render_faces", 0)),
         fresh=False,
         save_every=max(1, int(cfg["expert_steps"])),
     )

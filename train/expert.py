@@ -38,6 +38,15 @@ from train.supervised import resolve_face_model_id
 __all__ = ["ExpertTask", "main"]
 
 DEFAULTS = {"steps": 3000, "batch_size": 64, "lr": 1e-3}
+#: Values of the options added after the first checkpoints (also used by the
+#: distiller's inline expert, whose configuration lacks them).
+OPTION_DEFAULTS: dict[str, Any] = {
+    "render_faces": 0,
+    "render_workers": 2,
+    "param_weight": 1.0,
+    "landmark_weight": 0.0,
+    "landmark_unit": 1.0,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,9 +73,8 @@ class ExpertTask(Task):
     def __init__(self, cfg: dict[str, Any], ctx: Context) -> None:
         self.device = ctx.device
         self.cfg = cfg
-        for key, value in (("render_faces", 0), ("param_weight", 1.0), ("landmark_weight", 0.0)):
-            cfg.setdefault(key, value)  # checkpoints saved before these options existed
-        cfg.setdefault("landmark_unit", 1.0)
+        for key, value in OPTION_DEFAULTS.items():  # older checkpoints, inline experts
+            cfg.setdefault(key, value)
         data = open_train_data(cfg, require_images=True)
         self.face_model_id = resolve_face_model_id(cfg)
         self.sampler = ImageSampler(

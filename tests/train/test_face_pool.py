@@ -107,3 +107,23 @@ def test_render_faces_needs_the_default_face_model(
     assert expert.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "--render-faces" in err and "test-face-model" in err and "\n" not in err
+
+
+def test_distill_trains_an_inline_expert_with_a_pool(corpus: Path, tmp_path: Path) -> None:
+    from train import distill, engine, voice_encoder
+
+    data = _default_model_corpus(corpus, tmp_path)
+    common = ["--data", str(data), "--seed", "1", "--batch-size", "6", "--threads", "1"]
+    common += ["--progress", "off", "--encoder-width", "0.125", "--crop-min", "40"]
+    common += ["--crop-max", "60"]
+    enc = tmp_path / "enc"
+    assert voice_encoder.main([*common, "--out", str(enc), "--steps", "1"]) == 0
+    run = tmp_path / "dis"
+    argv = [*common, "--out", str(run), "--steps", "1", "--encoder", str(enc / "last.pt")]
+    argv += ["--expert-steps", "2", "--expert-render-faces", "6", "--mobilenet-width", "0.25"]
+    argv += ["--mobilenet-last-channel", "32", "--generator-width", "0.0625"]
+    argv += ["--face-embed-width", "0.0625", "--mesh-vertices", "50"]
+    assert distill.main(argv) == 0
+    inline = engine.load_checkpoint(run / "expert" / "last.pt", "expert")
+    assert inline["config"]["render_faces"] == 6 and inline["step"] == 2
+    assert engine.load_checkpoint(run / "last.pt", "distill")["step"] == 1
