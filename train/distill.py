@@ -47,7 +47,7 @@ from train.common import (
     open_train_data,
 )
 from train.data import ImageSampler, TripletSampler
-from train.engine import Context, Task, main_for, run_training
+from train.engine import Context, Task, load_checkpoint, main_for, run_training
 from train.losses import (
     PKT_DIRECTIONS,
     discriminator_loss,
@@ -94,6 +94,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="face-only renders for an inline expert (train.expert --render-faces)",
     )
     p.add_argument("--mode", choices=("joint", "gan"), default="joint")
+    p.add_argument(
+        "--init",
+        help="start the generator, face embedding, discriminator, classifier and student "
+        "from this distill checkpoint (e.g. a --mode gan run: joint fine-tuning of the baseline)",
+    )
     p.add_argument("--generator-width", type=float, default=1.0)
     p.add_argument("--face-embed-width", type=float, default=1.0)
     p.add_argument("--student-init", choices=("expert", "random"), default="expert")
@@ -194,6 +199,8 @@ class DistillTask(Task):
             "student": self.student,
             "expert": self.expert,
         }
+        if cfg.setdefault("init", None):
+            self._init_from(str(cfg["init"]))
         self.d_params = [
             p
             for m in (self.face_embed, self.discriminator, self.classifier)
@@ -220,6 +227,18 @@ class DistillTask(Task):
             self.mesh = mesh_layer(fm, int(cfg["mesh_vertices"]), int(cfg["seed"])).to(dev)
         self.mean = torch.tensor(self.param_mean, dtype=torch.float32, device=dev)
         self.std = torch.tensor(self.param_std, dtype=torch.float32, device=dev)
+
+    def _init_from(self, path: str) -> None:
+        """Load the GAN networks and the student of another distill checkpoint."""
+        ckpt = load_checkpoint(path, "distill")
+        for name in ("generator", "face_embed", "discriminator", "classifier", "student"):
+            try:
+                self.networks[name].load_state_dict(ckpt["model"][name])
+            except (KeyError, RuntimeError) as exc:
+                raise CmpEdgeError(
+                    f"--init {path}: its {name} does not fit this run (same widths, corpus "
+                    f"and expert needed; {str(exc).splitlines()[0]})"
+                ) from None
 
     def meshes(self, whitened102: Tensor) -> Tensor:
         """(B, 102) whitened image-network outputs -> (B, N', 3) meshes / mesh_unit."""

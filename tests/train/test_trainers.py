@@ -86,6 +86,30 @@ def test_distill_resume_is_exact(
         assert rows[0][1][key] == rows[1][1][key]
 
 
+def test_distill_init_starts_from_another_run(
+    corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setattr(distill, "load_face_model", lambda spec: TinyFaceModel())
+    enc, exp = str(runs["enc"] / "last.pt"), str(runs["exp"] / "last.pt")
+    base = ["--data", str(corpus), *COMMON, *GAN, "--encoder", enc, "--expert", exp]
+    base += [*VOICE[2:], "--steps", "1", "--mode", "joint", "--init", str(runs["gan"] / "last.pt")]
+    out = tmp_path / "ft"
+    assert distill.main([*base, "--out", str(out), "--lr", "0"]) == 0  # lr 0: weights stay
+    src = engine.load_checkpoint(runs["gan"] / "last.pt")["model"]
+    got = engine.load_checkpoint(out / "last.pt")["model"]
+    for name in ("generator", "face_embed", "discriminator", "classifier", "student"):
+        for k, v in src[name].items():
+            if "running_" not in k and "num_batches" not in k:  # BatchNorm statistics move
+                assert torch.equal(got[name][k], v), (name, k)
+    fresh = engine.load_checkpoint(runs["joint"] / "last.pt")["model"]["generator"]
+    assert any(not torch.equal(fresh[k], v) for k, v in src["generator"].items())
+    wide = [*base, "--out", str(tmp_path / "w"), "--generator-width", "0.125"]
+    assert distill.main(wide) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--init" in err and "generator" in err
+
+
 def test_distill_rejects_a_wrong_face_model(
     corpus: Path, runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
