@@ -250,10 +250,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         ("gender mean", "oracle", None, lambda name, f: by_gender[gender_of[name]]),
     ]
     for path in args.ckpt:
-        ck_id = str(load_checkpoint(path)["face_model_id"])
+        header = load_checkpoint(path)
+        ck_id = str(header["face_model_id"])
         if ck_id != str(fm.id):
             raise CmpEdgeError(f"{path}: trained for face model {ck_id!r}, evaluating {fm.id!r}")
-        if load_checkpoint(path)["kind"] == "expert":
+        if header["kind"] == "expert":
             label, see = load_image_predictor(path, device)
             guess = {sp.identity.name: see(_photo(sp)) for sp in test.speakers}
             methods.append((label, "expert", str(path), lambda name, f, g=guess: g[name]))
