@@ -27,6 +27,7 @@ from cmp_edge._io import write_chunks
 from cmp_edge.errors import OutputError
 
 __all__ = [
+    "check_mesh",
     "load_params",
     "save_mesh",
     "save_params",
@@ -40,14 +41,21 @@ _FACE_DTYPE = np.dtype([("n", "u1"), ("i", "<i4", (3,))])  # packed: 13 bytes pe
 _COLORED_VERTEX_DTYPE = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))])  # 15 bytes
 
 
-def _check_mesh(
-    vertices: npt.ArrayLike, triangles: npt.ArrayLike
+def check_mesh(
+    vertices: npt.ArrayLike, triangles: npt.ArrayLike, *, native_checked: bool = False
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
-    """Validated float32 (N, 3) vertices and int32 (F, 3) triangles."""
+    """Validated float32 (N, 3) vertices and int32 (F, 3) triangles.
+
+    Raises ValueError for wrong shapes, non-integer triangles or non-finite vertices
+    and IndexError for a triangle referring to a missing vertex. ``native_checked``:
+    the caller's native code itself rejects non-finite vertices and out-of-range int32
+    indices, so only what it cannot see is checked here (shapes, dtypes, and indices
+    wider than int32, which would wrap on conversion).
+    """
     verts = np.ascontiguousarray(vertices, dtype=np.float32)
     if verts.ndim != 2 or verts.shape[1] != 3:
         raise ValueError(f"vertices must have shape (N, 3), got {verts.shape}")
-    if not np.isfinite(verts).all():
+    if not native_checked and not np.isfinite(verts).all():
         raise ValueError("vertices must be finite (NaN or infinity found)")
     tris = np.asarray(triangles)
     if tris.ndim != 2 or tris.shape[1] != 3:
@@ -55,12 +63,13 @@ def _check_mesh(
     if tris.size:
         if not np.issubdtype(tris.dtype, np.integer):
             raise ValueError(f"triangles must hold integers, got {tris.dtype}")
-        lo, hi = int(tris.min()), int(tris.max())
-        if lo < 0 or hi >= len(verts):
-            raise IndexError(
-                f"triangles refer to vertex {lo if lo < 0 else hi}, "
-                f"but the mesh has {len(verts)} vertices"
-            )
+        if not native_checked or tris.dtype != np.int32:
+            lo, hi = int(tris.min()), int(tris.max())
+            if lo < 0 or hi >= len(verts):
+                raise IndexError(
+                    f"a triangle refers to vertex {lo if lo < 0 else hi}, "
+                    f"but the mesh has {len(verts)} vertices"
+                )
     return verts, np.ascontiguousarray(tris, dtype=np.int32)
 
 
@@ -118,7 +127,7 @@ def write_ply(
         ValueError: bad shapes or non-finite vertices. IndexError: a triangle
             index outside [0, N). OutputError: the path cannot be written.
     """
-    verts, tris = _check_mesh(vertices, triangles)
+    verts, tris = check_mesh(vertices, triangles)
     cols = vertex_colors(colors, len(verts))
     header = [
         "ply",
@@ -161,7 +170,7 @@ def write_obj(
     """
     from cmp_edge import _C
 
-    verts, tris = _check_mesh(vertices, triangles)
+    verts, tris = check_mesh(vertices, triangles)
     cols = vertex_colors(colors, len(verts))
     col_floats = None if cols is None else cols.astype(np.float32) / np.float32(255.0)
     text = _C.format_obj(verts, tris, col_floats)
@@ -174,7 +183,7 @@ def write_xyz(
     """Write vertices as text, one ``x y z`` line per vertex (the Voxceleb-3D ``.xyz`` layout)."""
     from cmp_edge import _C
 
-    verts, tris = _check_mesh(vertices, np.zeros((0, 3), dtype=np.int32))
+    verts, tris = check_mesh(vertices, np.zeros((0, 3), dtype=np.int32))
     text: bytes = _C.format_obj(verts, tris, None)
     write_chunks(path, (text.replace(b"v ", b""),), overwrite=overwrite)
 

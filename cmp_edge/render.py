@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.mesh import vertex_colors
+from cmp_edge.mesh import check_mesh, vertex_colors
 from cmp_edge.png import read_png, write_png
 
 __all__ = [
@@ -104,23 +104,6 @@ def view_rotation(view: str | npt.ArrayLike) -> npt.NDArray[np.float32]:
     if rot.shape != (3, 3) or not np.isfinite(rot).all():
         raise ValueError(f"rotation must be a finite (3, 3) matrix, got shape {rot.shape}")
     return rot
-
-
-def _mesh_arrays(
-    vertices: npt.ArrayLike, triangles: npt.ArrayLike
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
-    verts = np.ascontiguousarray(vertices, dtype=np.float32)
-    if verts.ndim != 2 or verts.shape[1] != 3:
-        raise ValueError(f"vertices must have shape (N, 3), got {verts.shape}")
-    tris = np.asarray(triangles)
-    if tris.ndim != 2 or tris.shape[1] != 3:
-        raise ValueError(f"triangles must have shape (F, 3), got {tris.shape}")
-    if tris.size and not np.issubdtype(tris.dtype, np.integer):
-        raise ValueError(f"triangles must hold integers, got {tris.dtype}")
-    if tris.size and tris.dtype != np.int32 and (tris.min() < 0 or tris.max() >= len(verts)):
-        # int32 indices are checked by the native core; wider ones must not wrap
-        raise IndexError(f"a triangle refers to a vertex outside 0..{len(verts) - 1}")
-    return verts, np.ascontiguousarray(tris, dtype=np.int32)
 
 
 def _rgb(value: Sequence[float] | npt.ArrayLike, name: str) -> npt.NDArray[np.float32]:
@@ -267,7 +250,7 @@ def render_mesh(
         ValueError: bad shapes, non-finite values or out-of-range options.
         IndexError: a triangle refers to a vertex that does not exist.
     """
-    verts, tris = _mesh_arrays(vertices, triangles)
+    verts, tris = check_mesh(vertices, triangles, native_checked=True)
     height, width = _image_size(size)
     rot = view_rotation(view)
     if not 0.0 <= margin < 0.5:
@@ -362,7 +345,7 @@ def render_views(
         (size, 2 * size, 3) uint8: the front view on the left, the side view
         on the right.
     """
-    verts, tris = _mesh_arrays(vertices, triangles)
+    verts, tris = check_mesh(vertices, triangles, native_checked=True)
     height, width = _image_size(size)
     rotations = [view_rotation("front"), view_rotation("side")]
     boxes = [_bbox_xy(verts, rot) for rot in rotations] if len(verts) else []
@@ -428,7 +411,7 @@ def overlay(
     if base.ndim != 3 or base.shape[2] not in (3, 4) or 0 in base.shape[:2]:
         raise ValueError(f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {base.shape}")
     out = np.ascontiguousarray(base[:, :, :3]).copy()
-    verts, tris = _mesh_arrays(vertices, triangles)
+    verts, tris = check_mesh(vertices, triangles, native_checked=True)
     _draw(
         out,
         verts,
