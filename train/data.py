@@ -520,17 +520,7 @@ class ImageSampler:
     All images are decoded once and kept in memory as uint8.
     """
 
-    def __init__(
-        self,
-        data: VoxCeleb3D,
-        batch_size: int,
-        seed: int,
-        size: int,
-        pool: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> None:
-        """``pool``: optional extra face-only images (P, H, W, 3) uint8 with their
-        (P, 51) targets (:func:`train.face_pool.render_pool`), drawn alongside the
-        corpus' images with speaker index -1."""
+    def __init__(self, data: VoxCeleb3D, batch_size: int, seed: int, size: int) -> None:
         self.data, self.batch_size, self.seed, self.size = data, batch_size, seed, size
         self.items: list[tuple[int, int]] = []  # (speaker, face index)
         self.pixels: list[np.ndarray] = []
@@ -544,13 +534,24 @@ class ImageSampler:
             raise DataError(f"{data.root}: no face images (.png beside faces/<name>/<k>.npy)")
         if len({p.shape for p in self.pixels}) != 1:
             raise DataError(f"{data.root}: face images differ in size")
-        empty = (np.empty((0, *self.pixels[0].shape), np.uint8), np.empty((0, 51), np.float32))
-        self.pool_pixels, self.pool_targets = empty if pool is None else pool
-        if len(self.pool_pixels) and self.pool_pixels.shape[1:] != self.pixels[0].shape:
+        self.pool_pixels = np.empty((0, *self.pixels[0].shape), np.uint8)
+        self.pool_targets = np.empty((0, 51), np.float32)
+
+    @property
+    def image_size(self) -> int:
+        """Side of the corpus' (square) face images in pixels."""
+        return int(self.pixels[0].shape[0])
+
+    def add_pool(self, images: np.ndarray, targets: np.ndarray) -> None:
+        """Draw also from face-only images (P, H, W, 3) uint8 with their (P, 51) targets
+        (:func:`train.face_pool.render_pool`); their speaker index is -1."""
+        if images.shape[1:] != self.pixels[0].shape or len(images) != len(targets):
             raise DataError(
-                f"{data.root}: face images are {self.pixels[0].shape}, the face pool "
-                f"{self.pool_pixels.shape[1:]}"
+                f"{self.data.root}: face images are {self.pixels[0].shape}, the face pool "
+                f"{images.shape[1:]} ({len(images)} images, {len(targets)} targets)"
             )
+        self.pool_pixels = np.concatenate([self.pool_pixels, images])
+        self.pool_targets = np.concatenate([self.pool_targets, targets.astype(np.float32)])
 
     def __len__(self) -> int:
         """Number of distinct images (corpus + pool)."""

@@ -97,9 +97,12 @@ def _mobilenet(ckpt: dict[str, Any], name: str) -> MobileNetV2:
     return net.eval()
 
 
-def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predictor]:
-    """(method label, method kind, predictor) of a voice-to-face checkpoint."""
-    ckpt = load_checkpoint(path)
+def load_predictor(
+    path: Path, device: torch.device, ckpt: dict[str, Any] | None = None
+) -> tuple[str, str, Predictor]:
+    """(method label, method kind, predictor) of a voice-to-face checkpoint (``ckpt``:
+    its already loaded contents)."""
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
     kind, cfg, run = ckpt["kind"], ckpt["config"], path.parent.name or str(path)
     if kind not in ("supervised", "distill"):
         raise CmpEdgeError(f"{path}: a {kind!r} checkpoint does not map voices to faces")
@@ -141,10 +144,13 @@ def load_predictor(path: Path, device: torch.device) -> tuple[str, str, Predicto
     return label, method, predict
 
 
-def load_image_predictor(path: Path, device: torch.device) -> tuple[str, ImagePredictor]:
-    """(method label, predictor) of an ``expert`` checkpoint: (H, W, 3) uint8 photo ->
-    (51,) un-whitened parameters (scale entry: the checkpoint's mean scale)."""
-    ckpt = load_checkpoint(path)
+def load_image_predictor(
+    path: Path, device: torch.device, ckpt: dict[str, Any] | None = None
+) -> tuple[str, ImagePredictor]:
+    """(method label, predictor) of an ``expert`` checkpoint (``ckpt``: its already
+    loaded contents): (H, W, 3) uint8 photo -> (51,) un-whitened parameters (scale
+    entry: the checkpoint's mean scale)."""
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
     if ckpt["kind"] != "expert":
         raise CmpEdgeError(f"{path}: a {ckpt['kind']!r} checkpoint is not an expert")
     mean, std = _unwhiten(ckpt)
@@ -250,16 +256,16 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         ("gender mean", "oracle", None, lambda name, f: by_gender[gender_of[name]]),
     ]
     for path in args.ckpt:
-        header = load_checkpoint(path)
-        ck_id = str(header["face_model_id"])
+        ckpt = load_checkpoint(path)
+        ck_id = str(ckpt["face_model_id"])
         if ck_id != str(fm.id):
             raise CmpEdgeError(f"{path}: trained for face model {ck_id!r}, evaluating {fm.id!r}")
-        if header["kind"] == "expert":
-            label, see = load_image_predictor(path, device)
+        if ckpt["kind"] == "expert":
+            label, see = load_image_predictor(path, device, ckpt)
             guess = {sp.identity.name: see(_photo(sp)) for sp in test.speakers}
             methods.append((label, "expert", str(path), lambda name, f, g=guess: g[name]))
             continue
-        label, kind, predict = load_predictor(path, device)
+        label, kind, predict = load_predictor(path, device, ckpt)
         methods.append((label, kind, str(path), lambda name, f, p=predict: p(f)))
 
     results = []

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from cmp_edge.errors import CmpEdgeError
 from train.common import adam, add_mobilenet_arguments, load_face_model, open_train_data
-from train.data import ImageSampler, load_png
+from train.data import ImageSampler
 from train.engine import Context, Task, main_for
 from train.models import EXPERT_INPUT_SIZE, STUDENT_SHAPE_EXPR, MobileNetV2, TorchFaceModel
 from train.supervised import resolve_face_model_id
@@ -78,8 +78,10 @@ class ExpertTask(Task):
         data = open_train_data(cfg, require_images=True)
         self.face_model_id = resolve_face_model_id(cfg)
         self.sampler = ImageSampler(
-            data, int(cfg["batch_size"]), int(cfg["seed"]), EXPERT_INPUT_SIZE, self._pool(data)
+            data, int(cfg["batch_size"]), int(cfg["seed"]), EXPERT_INPUT_SIZE
         )
+        if int(cfg["render_faces"]) > 0:
+            self.sampler.add_pool(*self._pool(self.sampler.image_size))
         mean, std = data.whitening(float(cfg["scale_std"]))
         self.param_mean, self.param_std = mean.tolist(), std.tolist()
         self.mean = torch.tensor(mean[1:], dtype=torch.float32, device=ctx.device)
@@ -98,11 +100,8 @@ class ExpertTask(Task):
                 raise CmpEdgeError(f"--landmark-weight: face model {fm.id!r} has no landmarks")
             self.landmarks = TorchFaceModel(fm, rows).to(ctx.device)
 
-    def _pool(self, data: Any) -> tuple[Any, Any] | None:
-        """The ``--render-faces`` pool at the corpus' image size (None without one)."""
-        n = int(self.cfg["render_faces"])
-        if n <= 0:
-            return None
+    def _pool(self, size: int) -> tuple[Any, Any]:
+        """The ``--render-faces`` pool: (images, targets) at ``size`` pixels."""
         from cmp_edge.facemodel import FaceModel
         from train.face_pool import render_pool
 
@@ -111,15 +110,8 @@ class ExpertTask(Task):
                 f"--render-faces draws faces of the default face model, the corpus uses "
                 f"{self.face_model_id!r}"
             )
-        first = next(
-            f.with_suffix(".png")
-            for sp in data.speakers
-            for f in sp.faces
-            if f.with_suffix(".png").is_file()
-        )
-        size = load_png(first).shape[0]
-        seed, workers = int(self.cfg["seed"]), int(self.cfg["render_workers"])
-        return render_pool(n, seed, size, workers)
+        n, seed = int(self.cfg["render_faces"]), int(self.cfg["seed"])
+        return render_pool(n, seed, size, int(self.cfg["render_workers"]))
 
     def train_step(self, step: int, ctx: Context) -> dict[str, float]:
         """One Adam step on a batch of face images."""

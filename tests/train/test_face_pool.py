@@ -51,8 +51,9 @@ def test_image_sampler_mixes_corpus_and_pool(corpus: Path) -> None:
     data = VoxCeleb3D(corpus, "train")
     plain = ImageSampler(data, 8, 0, 32)
     pool_targets = np.arange(4 * 51, dtype=np.float32).reshape(4, 51)
-    pool = (np.full((4, 32, 32, 3), 7, np.uint8), pool_targets)
-    mixed = ImageSampler(data, 8, 0, 32, pool)
+    mixed = ImageSampler(data, 8, 0, 32)
+    assert mixed.image_size == 32
+    mixed.add_pool(np.full((4, 32, 32, 3), 7, np.uint8), pool_targets)
     assert len(mixed) == len(plain) + 4
     seen_pool = seen_corpus = 0
     for step in range(12):
@@ -69,7 +70,9 @@ def test_image_sampler_mixes_corpus_and_pool(corpus: Path) -> None:
                 seen_corpus += 1
     assert seen_pool > 0 and seen_corpus > 0
     with pytest.raises(DataError, match="face pool"):
-        ImageSampler(data, 8, 0, 32, (np.zeros((2, 16, 16, 3), np.uint8), pool_targets[:2]))
+        mixed.add_pool(np.zeros((2, 16, 16, 3), np.uint8), pool_targets[:2])
+    with pytest.raises(DataError, match="face pool"):
+        mixed.add_pool(np.zeros((2, 32, 32, 3), np.uint8), pool_targets[:3])
 
 
 def _default_model_corpus(corpus: Path, root: Path) -> Path:
