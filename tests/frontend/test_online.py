@@ -16,8 +16,10 @@ from tests.frontend.signals import synthetic
 SIGNAL = synthetic("speechlike", 4000, seed=11).astype(np.float32)
 
 
-def _stream(x: np.ndarray, sizes: list[int], finish: bool = True) -> OnlineLogMel:
-    s = OnlineLogMel()
+def _stream(
+    x: np.ndarray, sizes: list[int], finish: bool = True, options: LogMelOptions | None = None
+) -> OnlineLogMel:
+    s = OnlineLogMel() if options is None else OnlineLogMel(options)
     pos = 0
     i = 0
     while pos < len(x):
@@ -112,25 +114,17 @@ def test_mixed_int16_and_float_chunks() -> None:
     np.testing.assert_array_equal(s.get_frames(0, s.num_frames_ready), log_mel(pcm, 16000))
 
 
-def test_non_default_options() -> None:
-    o = LogMelOptions(n_mels=40, hop_length=100, win_length=256, n_fft=512)
-    s = OnlineLogMel(o)
-    for pos in range(0, len(SIGNAL), 77):
-        s.accept_waveform(SIGNAL[pos : pos + 77])
-    s.input_finished()
-    batch = log_mel(SIGNAL, 16000, o)
-    assert batch.shape == (len(SIGNAL) // 100 + 1, 40)
-    np.testing.assert_array_equal(s.get_frames(0, s.num_frames_ready), batch)
-
-
-def test_hop_longer_than_window() -> None:
-    o = LogMelOptions(hop_length=500, win_length=400, n_fft=512)
-    s = OnlineLogMel(o)
-    for pos in range(0, len(SIGNAL), 123):
-        s.accept_waveform(SIGNAL[pos : pos + 123])
-    s.input_finished()
-    batch = log_mel(SIGNAL, 16000, o)
-    assert batch.shape == (len(SIGNAL) // 500 + 1, 64)
+@pytest.mark.parametrize(
+    ("options", "chunk", "hop", "mels"),
+    [
+        (LogMelOptions(n_mels=40, hop_length=100, win_length=256, n_fft=512), 77, 100, 40),
+        (LogMelOptions(hop_length=500, win_length=400, n_fft=512), 123, 500, 64),  # hop > win
+    ],
+)
+def test_non_default_options(options: LogMelOptions, chunk: int, hop: int, mels: int) -> None:
+    s = _stream(SIGNAL, [chunk], options=options)
+    batch = log_mel(SIGNAL, 16000, options)
+    assert batch.shape == (len(SIGNAL) // hop + 1, mels)
     np.testing.assert_array_equal(s.get_frames(0, s.num_frames_ready), batch)
 
 

@@ -137,17 +137,9 @@ def test_vertex_colors_interpolate() -> None:
 def test_overlay_pose_and_alpha() -> None:
     verts, faces = uv_sphere(1.0, 16, 32)
     base = np.full((80, 120, 3), 100, dtype=np.uint8)
-    out = render.overlay(
-        base,
-        verts,
-        faces,
-        np.eye(3),
-        (90.0, 20.0, 0.0),
-        10.0,
-        alpha=0.5,
-        color=(255, 255, 255),
-        ambient=1.0,
-    )
+    pose = (verts, faces, np.eye(3), (90.0, 20.0, 0.0), 10.0)
+    style = {"alpha": 0.5, "color": (255, 255, 255), "ambient": 1.0}
+    out = render.overlay(base, *pose, **style)
     assert out.shape == base.shape and base[0, 0, 0] == 100  # input untouched
     changed = np.any(out != base, axis=2)
     rows, cols = np.nonzero(changed)
@@ -155,20 +147,7 @@ def test_overlay_pose_and_alpha() -> None:
     assert rows.mean() == pytest.approx(80 - 20 - 0.5, abs=0.5)  # y up from the bottom edge
     np.testing.assert_array_equal(out[60, 90], (178, 178, 178))  # 0.5*255 + 0.5*100, rounded
     rgba = np.dstack([base, np.full((80, 120), 255, np.uint8)])
-    np.testing.assert_array_equal(
-        render.overlay(
-            rgba,
-            verts,
-            faces,
-            np.eye(3),
-            (90.0, 20.0, 0.0),
-            10.0,
-            alpha=0.5,
-            color=(255, 255, 255),
-            ambient=1.0,
-        ),
-        out,
-    )
+    np.testing.assert_array_equal(render.overlay(rgba, *pose, **style), out)
 
 
 def test_mesh_outside_the_frame_and_empty_mesh() -> None:
