@@ -21,6 +21,18 @@ void check_rows3(const py::array& a, const char* name) {
                 a.ndim());
 }
 
+// Optional per-vertex colours: None -> nullptr, else a checked (N, 3) float array kept
+// alive in `holder` (N = number of vertices).
+const float* vertex_colors(const py::object& colors, py::ssize_t n, FloatArray& holder) {
+  if (colors.is_none()) return nullptr;
+  holder = FloatArray::ensure(colors);
+  CMP_CHECK_ARG(holder, "colors must be a float array");
+  check_rows3(holder, "colors");
+  CMP_CHECK_ARG(holder.shape(0) == n, "colors must have one row per vertex (", n, "), got ",
+                holder.shape(0));
+  return holder.data();
+}
+
 void copy3(const FloatArray& src, float* dst, const char* name) {
   CMP_CHECK_ARG(src.ndim() == 1 && src.shape(0) == 3, name, " must have 3 values");
   for (int k = 0; k < 3; ++k) dst[k] = src.data()[k];
@@ -52,14 +64,7 @@ int64_t render_mesh_into_py(py::array image, const FloatArray& vertices,
   p.alpha = alpha;
   p.threads = threads;
   FloatArray col;
-  const bool has_colors = !colors.is_none();
-  if (has_colors) {
-    col = FloatArray::ensure(colors);
-    CMP_CHECK_ARG(col, "colors must be a float array");
-    check_rows3(col, "colors");
-    CMP_CHECK_ARG(col.shape(0) == vertices.shape(0), "colors must have one row per vertex (",
-                  vertices.shape(0), "), got ", col.shape(0));
-  }
+  const float* colp = vertex_colors(colors, vertices.shape(0), col);
   float* depth_ptr = nullptr;
   py::array_t<float> depth_arr;
   if (!depth.is_none()) {
@@ -71,7 +76,6 @@ int64_t render_mesh_into_py(py::array image, const FloatArray& vertices,
     depth_ptr = depth_arr.mutable_data();
   }
   uint8_t* img = static_cast<uint8_t*>(image.mutable_data());
-  const float* colp = has_colors ? col.data() : nullptr;
   py::gil_scoped_release release;
   return render_mesh(vertices.data(), vertices.shape(0), triangles.data(), triangles.shape(0),
                      colp, p, img, static_cast<int>(h), static_cast<int>(w), depth_ptr);
@@ -82,18 +86,12 @@ py::bytes format_obj_py(const FloatArray& vertices, const IntArray& triangles,
   check_rows3(vertices, "vertices");
   check_rows3(triangles, "triangles");
   FloatArray col;
-  const bool has_colors = !colors.is_none();
-  if (has_colors) {
-    col = FloatArray::ensure(colors);
-    CMP_CHECK_ARG(col, "colors must be a float array");
-    check_rows3(col, "colors");
-    CMP_CHECK_ARG(col.shape(0) == vertices.shape(0), "colors must have one row per vertex");
-  }
+  const float* colp = vertex_colors(colors, vertices.shape(0), col);
   std::string text;
   {
     py::gil_scoped_release release;
     text = format_obj(vertices.data(), vertices.shape(0), triangles.data(), triangles.shape(0),
-                      has_colors ? col.data() : nullptr);
+                      colp);
   }
   return py::bytes(text);
 }
