@@ -13,7 +13,7 @@ toolkit is found. Build mode from the environment:
   the default is a portable x86-64 baseline with runtime AVX2/FMA dispatch.
 - ``CMP_EDGE_JOBS``: parallel compile jobs (default: number of cores).
 
-Whether a GPU is present is decided at run time (``cmp_edge._cuda.device_count()``,
+Whether a GPU is present is decided at run time (``cmp_edge._native.device_count()``,
 which asks the CUDA driver when this build has no CUDA kernels), never here.
 """
 

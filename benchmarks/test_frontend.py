@@ -23,8 +23,8 @@ import pytest
 
 from cmp_edge import _C
 from cmp_edge.audio import load, resample
+from cmp_edge.audio.vad import remove_silence
 from cmp_edge.features import OnlineLogMel, cmp_features, log_mel
-from cmp_edge.vad import remove_silence
 from tests.conftest import shared_root
 from tests.frontend.reference import per_frame_log_mel, reference_log_mel
 from tests.frontend.signals import synthetic

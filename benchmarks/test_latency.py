@@ -7,7 +7,7 @@ Input: 10 s of real speech (LibriSpeech excerpt from ../shared, resampled to a
 + supervised decoder, fixed random weights); face model: 53215 vertices, 40 +
 10 modes (the published BFM size). Pipelines, each at 1 and 2 threads:
 
-- ``cmp-edge``: cmp_edge.audio.load, CMP-exact VAD, C++ log-mel, ONNX Runtime,
+- ``cmp-edge``: cmp_edge.audio.decode.load, CMP-exact VAD, C++ log-mel, ONNX Runtime,
   fused C++ reconstruction, binary PLY.
 - ``published``: soundfile, the published VAD loop (webrtcvad), per-frame NumPy
   features, PyTorch eager encoder + decoder, NumPy reconstruction, text OBJ.
@@ -91,9 +91,9 @@ def _median_stages(run: Callable[[], dict[str, float]], rounds: int) -> dict[str
 
 def _cmp_edge_run(setup: dict[str, Any], threads: int) -> Callable[[], dict[str, float]]:
     from cmp_edge.audio import load
+    from cmp_edge.audio.vad import remove_silence
     from cmp_edge.features import log_mel
-    from cmp_edge.reconstructor import Reconstructor
-    from cmp_edge.vad import remove_silence
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     rec = Reconstructor(setup["onnx"], face_model=setup["fm"], threads=threads)
     out_path = setup["work"] / f"cmp_edge_{threads}.ply"
@@ -111,7 +111,7 @@ def _cmp_edge_run(setup: dict[str, Any], threads: int) -> Callable[[], dict[str,
         t4 = time.perf_counter()
         verts = rec.reconstruct(params)
         t5 = time.perf_counter()
-        from cmp_edge.mesh import save_mesh
+        from cmp_edge.output.mesh import save_mesh
 
         save_mesh(out_path, verts, rec.face_model.triangles)
         t6 = time.perf_counter()
@@ -188,14 +188,14 @@ def _feed(stream: Any, audio: np.ndarray, chunk: int) -> list[float]:
     times = []
     for start in range(0, audio.shape[0], chunk):
         t0 = time.perf_counter()
-        stream.accept_waveform(audio[start : start + chunk], 16000)
+        stream.accept_waveform(16000, audio[start : start + chunk])
         times.append((time.perf_counter() - t0) * 1e3)
     return times
 
 
 def test_streaming_chunk_cost(benchmark, setup) -> None:  # noqa: ANN001
     from cmp_edge.audio import load
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     rec = Reconstructor(setup["onnx"], face_model=setup["fm"], threads=2)
     x, _ = load(setup["wav"])
@@ -221,7 +221,7 @@ def test_streaming_chunk_cost(benchmark, setup) -> None:  # noqa: ANN001
 
     def one_chunk() -> None:
         k = pos["i"] % 100
-        s2.accept_waveform(x[k * chunk : (k + 1) * chunk], 16000)
+        s2.accept_waveform(16000, x[k * chunk : (k + 1) * chunk])
         pos["i"] += 1
 
     benchmark.pedantic(one_chunk, rounds=200, iterations=1)

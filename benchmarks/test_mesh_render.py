@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmp_edge import mesh, render
+from cmp_edge.output import mesh, render
 
 trimesh = pytest.importorskip("trimesh")
 

@@ -192,8 +192,9 @@ def test_default_model_generate(benchmark: Any) -> None:
 
 
 def test_default_model_from_cache(benchmark: Any, tmp_path: Any) -> None:
-    from cmp_edge.facemodel.model import load_or_build_default
+    from cmp_edge.facemodel import FaceModel
+    from cmp_edge.facemodel.cache import load_or_build_default
 
-    load_or_build_default(tmp_path)  # writes the cache
+    load_or_build_default(tmp_path, FaceModel)  # writes the cache
     benchmark.group = "default-model"
-    benchmark(load_or_build_default, tmp_path)
+    benchmark(load_or_build_default, tmp_path, FaceModel)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 # public name -> submodule that defines it
 _LAZY = {
-    "Reconstructor": "cmp_edge.reconstructor",
-    "Face": "cmp_edge.face",
+    "Reconstructor": "cmp_edge.runtime.reconstructor",
+    "Face": "cmp_edge.runtime.face",
     "FaceModel": "cmp_edge.facemodel",
     "LogMelOptions": "cmp_edge.features",
     "OnlineLogMel": "cmp_edge.features",
@@ -34,10 +34,10 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     __version__: str
 
-    from cmp_edge.face import Face
     from cmp_edge.facemodel import FaceModel
     from cmp_edge.features import LogMelOptions, OnlineLogMel, cmp_features, log_mel
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.face import Face
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
 
 def _find_version() -> str:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cmp_edge.facemodel.landmarks import CMP_N_VERTICES, WIDTH_PAIRS, bfm_are_landmarks
 
 __all__ = [
     "BFM_LANDMARKS",
@@ -38,33 +40,11 @@ __all__ = [
     "widths",
 ]
 
-#: Width name -> (left landmark name, right landmark name).
-WIDTH_PAIRS: dict[str, tuple[str, str]] = {
-    "OICD": ("oicd_left", "oicd_right"),
-    "ER": ("ear_left", "ear_right"),
-    "FR": ("forehead_left", "forehead_right"),
-    "MR": ("mid_left", "mid_right"),
-    "CR": ("cheek_left", "cheek_right"),
-}
-
 #: The ratios reported by ARE, in the paper's table order.
 RATIO_NAMES: tuple[str, ...] = ("ER", "FR", "MR", "CR")
 
-if TYPE_CHECKING:  # pragma: no cover
-    #: Spec section 4 vertex indices in the 53215-vertex BFM/3DDFA topology, by landmark
-    #: name (``oicd_left`` ...); defined by :mod:`cmp_edge.facemodel.synergynet`, loaded
-    #: on first use.
-    BFM_LANDMARKS: dict[str, int]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "BFM_LANDMARKS":  # the face-model package owns the indices (CMP_PAIRS)
-        from cmp_edge.facemodel.synergynet import CMP_N_VERTICES, cmp_landmarks
-
-        value = cmp_landmarks(CMP_N_VERTICES)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+BFM_LANDMARKS: dict[str, int] = bfm_are_landmarks(CMP_N_VERTICES)
+"""Spec section 4 vertex indices in the 53215-vertex BFM/3DDFA topology, by landmark name."""
 
 
 def _vertices(value: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:

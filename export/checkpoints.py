@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cmp_edge.model.layout import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
+
 __all__ = [
     "PUBLISHED_SCALE_MEAN",
     "PUBLISHED_SCALE_STD",
@@ -18,10 +20,6 @@ __all__ = [
     "load_published",
     "load_training_checkpoint",
 ]
-
-# Whitening of the scale entry of the published supervised decoder (spec section 3).
-PUBLISHED_SCALE_MEAN = 0.0005920184194110334
-PUBLISHED_SCALE_STD = 1.538597731841497e-05
 
 
 class CheckpointError(ValueError):
@@ -175,7 +173,7 @@ def load_published(
     enc, dec = VoiceEncoder(), SupervisedDecoder()
     _load_state(enc, enc_state, enc_path, "voice encoder")
     _load_state(dec, dec_state, dec_path, "decoder")
-    from cmp_edge.facemodel.synergynet import load_synergynet
+    from cmp_edge.facemodel import load_synergynet
 
     pmean, pstd = published_whitening(face_tensors)
     # The face model in mm: mean/bases are the published u/w_shp/w_exp times

@@ -3,7 +3,7 @@
 The graph maps ``features`` (B, 64, T) float32, B and T dynamic, to ``params``
 (B, 51) whitened (and optionally ``image`` (B, 3, 64, 64) for distilled
 models). The metadata keys are those of docs/architecture.md, read back by
-:mod:`cmp_edge.bundle`.
+:mod:`cmp_edge.model.bundle`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cmp_edge.model.layout import CMP_LAYOUT
+
 __all__ = [
     "PARITY_TOLERANCE",
     "ExportReport",
@@ -32,7 +34,7 @@ __all__ = [
 
 PARITY_TOLERANCE = 1e-4
 OPSET = 17
-PARAM_LAYOUT = {"scale": 1, "shape": 40, "expr": 10}
+PARAM_LAYOUT = dict(CMP_LAYOUT)
 
 
 class ParityError(RuntimeError):
@@ -243,7 +245,7 @@ def export_onnx(
 
 
 def _write_bytes(target: Path, data: bytes) -> None:
-    from cmp_edge._io import atomic_write
+    from cmp_edge._safe.atomic import atomic_write
 
     with atomic_write(target) as handle:
         handle.write(data)

@@ -108,7 +108,7 @@ def evaluate(model: Path, data: Path, utterances: int = 3) -> dict[str, Any]:
     import csv
 
     from cmp_edge import metrics
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     rec = Reconstructor(model, threads=2)
     fm = rec.face_model
@@ -182,7 +182,7 @@ def compare_variants(base: Path, variants: Sequence[Path], data: Path) -> dict[s
     For each variant: max and mean absolute difference of the whitened parameters
     to the float32 bundle, the max vertex difference (face-model units), and sizes.
     """
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     wavs = _test_wavs(data, per_identity=1)
     ref_rec = Reconstructor(base, threads=2)

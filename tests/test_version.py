@@ -39,7 +39,7 @@ def test_installed_metadata_wins_and_fallback(monkeypatch, tmp_path: Path) -> No
 
 def test_import_does_no_version_work() -> None:
     code = (
-        "import sys, cmp_edge, cmp_edge.cli; "
+        "import sys, cmp_edge, cmp_edge.cli.main; "
         "print('importlib.metadata' in sys.modules, 'tomllib' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

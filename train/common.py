@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from cmp_edge.errors import CmpEdgeError
+from cmp_edge.model.layout import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
 from train.data import VoxCeleb3D
 from train.engine import load_checkpoint
 from train.models import MobileNetV2, TorchFaceModel, VoiceEncoder
@@ -168,8 +169,6 @@ def _synergynet_expert(path: Path, obj: Any) -> tuple[MobileNetV2, dict[str, Any
         if values.size not in (62, 102):
             raise CmpEdgeError(f"{path}: {key} has {values.size} entries, expected 62 or 102")
         whitening.append(values[12:62].tolist())
-    from export.checkpoints import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
-
     ckpt = {
         "kind": "synergynet",
         "model": {"expert": net.state_dict()},

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from cmp_edge.errors import CmpEdgeError
+from cmp_edge.model.layout import BFM_SHAPE, N_VOXCELEB3D_PARAMS, voxceleb3d_to_cmp
 
 __all__ = [
     "META_HEADER",
@@ -55,8 +56,8 @@ __all__ = [
 ]
 
 META_HEADER = ("VoxCeleb1 ID", "VGGFace1 ID", "Gender", "Nationality", "Set")
-N_FACE_PARAMS = 228  # 199 BFM shape + 29 expression
-N_BFM_SHAPE = 199
+N_FACE_PARAMS = N_VOXCELEB3D_PARAMS  # 199 BFM shape + 29 expression
+N_BFM_SHAPE = BFM_SHAPE
 Split = Literal["train", "test", "all"]
 FeatureSource = Literal["auto", "mfcc", "wav"]
 
@@ -152,11 +153,7 @@ def load_face_params(path: str | os.PathLike[str]) -> np.ndarray:
 
 def face_target(params: np.ndarray, scale: float) -> np.ndarray:
     """(228,) BFM-layout parameters -> (51,) un-whitened [scale, shape[:40], expr[:10]]."""
-    out = np.empty(51, dtype=np.float32)
-    out[0] = scale
-    out[1:41] = params[:40]
-    out[41:51] = params[N_BFM_SHAPE : N_BFM_SHAPE + 10]
-    return out
+    return voxceleb3d_to_cmp(params, scale)
 
 
 def load_xyz(path: str | os.PathLike[str]) -> np.ndarray:
@@ -247,10 +244,10 @@ def _read_png_fallback(path: Path) -> np.ndarray:
 
 
 def load_png(path: str | os.PathLike[str]) -> np.ndarray:
-    """(H, W, 3) uint8 image; uses ``cmp_edge.png.read_png`` (the renderer's) when it exists."""
+    """(H, W, 3) uint8 image, read with ``cmp_edge.output.png.read_png``."""
     p = Path(path)
     try:
-        from cmp_edge.png import read_png  # type: ignore[import-not-found]
+        from cmp_edge.output.png import read_png  # type: ignore[import-not-found]
     except ImportError:
         return _read_png_fallback(p)
     if not p.is_file():
@@ -282,7 +279,7 @@ class VoxCeleb3D:
         root: the data folder (vox1_meta.csv, preprocessed_MFCC/ or wav/, faces/).
         split: "train" (F-Z), "test" (A-E) or "all".
         features: "mfcc" reads preprocessed_MFCC/*.npy, "wav" computes CMP features from
-            ``audio_root`` (default root/wav) with ``cmp_edge.features.cmp_features`` and
+            ``audio_root`` (default root/wav) with ``cmp_edge.features.logmel.cmp_features`` and
             caches them as .npy under ``cache_dir`` (default root/.feature_cache);
             "auto" prefers preprocessed_MFCC when it exists.
         scale: the scale entry of the targets (1.0 for the synthetic mm face model).

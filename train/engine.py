@@ -35,7 +35,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from cmp_edge._io import atomic_write
+from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import CmpEdgeError
 from train.tblog import EventWriter
 

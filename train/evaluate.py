@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cmp_edge._io import atomic_write
+from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import CmpEdgeError
 from train.common import corpus_face_model_id, load_face_model
 from train.data import VoxCeleb3D, images_to_tensor, load_png, load_xyz

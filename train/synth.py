@@ -234,8 +234,8 @@ def _identity_job(args: tuple[CorpusSettings, IdentitySpec, str]) -> None:
     from cmp_edge.errors import NoSpeechError
     from cmp_edge.facemodel import FaceModel
     from cmp_edge.features import cmp_features
-    from cmp_edge.mesh import save_mesh, write_xyz
-    from cmp_edge.render import write_png
+    from cmp_edge.output.mesh import save_mesh, write_xyz
+    from cmp_edge.output.render import write_png
 
     settings, spec, out_name = args
     out = Path(out_name)

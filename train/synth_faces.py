@@ -208,10 +208,10 @@ def render_face(
 
     Random small head rotation, light direction (around front-top), ambient
     fraction, framing margin and a uniform background colour; rendered
-    orthographically by :func:`cmp_edge.render.render_mesh` with 2x2
+    orthographically by :func:`cmp_edge.output.render.render_mesh` with 2x2
     supersampling.
     """
-    from cmp_edge.render import render_mesh
+    from cmp_edge.output.render import render_mesh
 
     rotation = random_pose(rng)
     light = rng.normal([0.0, 0.3, 1.0], [0.5, 0.3, 0.1])

@@ -10,9 +10,14 @@ supported model as cmp-edge .npz.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cmp_edge.errors import FaceModelError
-from cmp_edge.facemodel.model import ARE_PAIRS, FaceModel
-from cmp_edge.facemodel.reference import reconstruct_reference
+from cmp_edge.facemodel.landmarks import ARE_PAIRS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cmp_edge.facemodel.model import FaceModel
+    from cmp_edge.facemodel.reference import reconstruct_reference
 
 __all__ = [
     "ARE_PAIRS",
@@ -27,15 +32,31 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # loaders import lazily (scipy etc. only when used)
-    modules = {
-        "load_bfm": "bfm",
-        "load_npz": "npz",
-        "load_sfm": "sfm",
-        "load_synergynet": "synergynet",
-    }
-    if name in modules:
+    # FaceModel (and its NumPy reference) load on first use: cmp_edge.metrics needs
+    # only the landmark table.
+    if name == "FaceModel":
+        from cmp_edge.facemodel.model import FaceModel
+
+        return FaceModel
+    if name == "reconstruct_reference":
+        from cmp_edge.facemodel.reference import reconstruct_reference
+
+        return reconstruct_reference
+    # load_<format>(path) -> FaceModel; readers import lazily (scipy etc. only when used)
+    if name in {"load_bfm", "load_npz", "load_sfm", "load_synergynet"}:
         import importlib
 
-        return getattr(importlib.import_module(f"cmp_edge.facemodel.{modules[name]}"), name)
+        fmt = name[len("load_") :]
+        reader = getattr(
+            importlib.import_module(f"cmp_edge.facemodel.formats.{fmt}"), f"read_{fmt}"
+        )
+
+        def load(path: object, *args: object, **kwargs: object) -> FaceModel:
+            from cmp_edge.facemodel.model import FaceModel
+
+            return FaceModel(**reader(path, *args, **kwargs))
+
+        load.__name__ = name
+        load.__doc__ = f"Load a face model with :func:`{reader.__module__}.read_{fmt}`."
+        return load
     raise AttributeError(f"module 'cmp_edge.facemodel' has no attribute {name!r}")

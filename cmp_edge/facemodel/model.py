@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from cmp_edge.errors import CmpEdgeError, FaceModelError
+from cmp_edge.facemodel.cache import default_model
+from cmp_edge.facemodel.formats import read_face_model
+from cmp_edge.facemodel.formats.npz import save_npz
+from cmp_edge.facemodel.pose import broadcast_pose
 from cmp_edge.facemodel.reference import reconstruct_reference
 
-__all__ = ["ARE_PAIRS", "FaceModel"]
+__all__ = ["FaceModel"]
 
 #: The five left/right width pairs used by ARE (spec section 4), as landmark names.
-ARE_PAIRS: tuple[str, ...] = ("oicd", "forehead", "cheek", "ear", "mid")
 
 Device = Literal["cpu", "cuda"]
 Precision = Literal["float32", "float16"]
@@ -28,7 +28,9 @@ Precision = Literal["float32", "float16"]
 def _native() -> Any | None:
     """The compiled extension if it provides the reconstruction kernels, else None."""
     try:
-        from cmp_edge import _C
+        from cmp_edge._native import ext
+
+        _C = ext()
     except ImportError:
         return None
     return _C if hasattr(_C, "ReconBasis") else None
@@ -213,7 +215,7 @@ class FaceModel:
         Generated on first use (~0.1-0.3 s) and kept as a memory-mapped .npz in
         :func:`default_cache_dir` so later processes load it in milliseconds.
         """
-        return _default_model()
+        return cast("FaceModel", default_model(cls))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FaceModel:
@@ -223,14 +225,10 @@ class FaceModel:
         tensors (torch checkpoint, .pkl, .npy or a folder of u/w_shp/w_exp .npy),
         and the Surrey Face Model cereal binary (.bin). Raises FaceModelError.
         """
-        from cmp_edge.facemodel.loaders import load_face_model
-
-        return load_face_model(path)
+        return cls(**read_face_model(path))
 
     def save(self, path: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Write the model as cmp-edge .npz (uncompressed float32, memory-mappable)."""
-        from cmp_edge.facemodel.npz import save_npz
-
         save_npz(self, path, overwrite=overwrite)
 
     def whitened(self) -> FaceModel:
@@ -302,7 +300,7 @@ class FaceModel:
                 raise CmpEdgeError(
                     f"{e.shape[1]} expression coefficients given but the model has {self.n_expr}"
                 )
-        s_arr, r_arr, t_arr = _pose(b, scale, rotation, translation)
+        s_arr, r_arr, t_arr = broadcast_pose(b, scale, rotation, translation)
         n = self.n_vertices
         shape = (n, 3) if single else (b, n, 3)
         if out is not None:
@@ -367,7 +365,7 @@ class FaceModel:
                     "device='cuda' requested but cmp-edge was built without CUDA "
                     "(rebuild with CMP_EDGE_CUDA=ON and the CUDA toolkit), use device='cpu'"
                 )
-            from cmp_edge import _cuda
+            from cmp_edge import _native as _cuda
 
             if _cuda.device_count() == 0:
                 raise CmpEdgeError(
@@ -384,90 +382,3 @@ class FaceModel:
                     packed = c.ReconBasis(self.mean, combined, half)
                 self._packed[key] = packed
         return packed
-
-
-def _pose(
-    b: int,
-    scale: float | npt.ArrayLike,
-    rotation: npt.ArrayLike | None,
-    translation: npt.ArrayLike | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Broadcast the pose arguments to (B,), (B, 3, 3), (B, 3) float32 arrays."""
-    s = np.asarray(scale, dtype=np.float32)
-    if s.ndim > 1 or (s.ndim == 1 and s.shape[0] not in (1, b)):
-        raise CmpEdgeError(f"scale must be a scalar or have {b} values, got shape {s.shape}")
-    s_arr = np.ascontiguousarray(np.broadcast_to(s.reshape(-1), (b,)))
-    if rotation is None:
-        r_arr = np.ascontiguousarray(np.broadcast_to(np.eye(3, dtype=np.float32), (b, 3, 3)))
-    else:
-        r = np.asarray(rotation, dtype=np.float32)
-        if r.shape not in ((3, 3), (b, 3, 3), (1, 3, 3)):
-            raise CmpEdgeError(f"rotation must be (3, 3) or ({b}, 3, 3), got {r.shape}")
-        r_arr = np.ascontiguousarray(np.broadcast_to(r, (b, 3, 3)))
-    if translation is None:
-        t_arr = np.zeros((b, 3), dtype=np.float32)
-    else:
-        t = np.asarray(translation, dtype=np.float32)
-        if t.shape not in ((3,), (b, 3), (1, 3)):
-            raise CmpEdgeError(f"translation must be (3,) or ({b}, 3), got {t.shape}")
-        t_arr = np.ascontiguousarray(np.broadcast_to(t, (b, 3)))
-    for name, arr in (("scale", s_arr), ("rotation", r_arr), ("translation", t_arr)):
-        if not np.all(np.isfinite(arr)):
-            raise CmpEdgeError(f"{name} contains NaN or infinity")
-    return s_arr, r_arr, t_arr
-
-
-def default_cache_dir() -> Path | None:
-    """Folder for the generated default model: $CMP_EDGE_CACHE_DIR (empty, "0" or "off"
-    disables caching), else $XDG_CACHE_HOME/cmp-edge or ~/.cache/cmp-edge."""
-    env = os.environ.get("CMP_EDGE_CACHE_DIR")
-    if env is not None:
-        return None if env.strip().lower() in {"", "0", "off", "none"} else Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cmp-edge"
-
-
-def load_or_build_default(cache_dir: Path | None) -> FaceModel:
-    """The default model from ``cache_dir`` (memory-mapped .npz) or generated and cached there.
-
-    The cache file name carries a hash of the generator's source, so a changed
-    generator never reuses an old file; an unwritable folder just skips caching.
-    """
-    from cmp_edge.facemodel import default as gen
-    from cmp_edge.facemodel.npz import load_npz, save_npz
-
-    path: Path | None = None
-    if cache_dir is not None:
-        key = hashlib.sha256(Path(gen.__file__).read_bytes()).hexdigest()[:16]
-        path = cache_dir / f"{gen.DEFAULT_ID}-{key}.npz"
-        if path.is_file():
-            try:
-                cached = load_npz(path)
-                if cached.id == gen.DEFAULT_ID:
-                    return cached
-            except (CmpEdgeError, OSError):
-                pass  # damaged cache: regenerate below
-    d = gen.build_default()
-    model = FaceModel(
-        d.mean,
-        d.shape_basis,
-        d.expr_basis,
-        d.triangles,
-        d.landmarks,
-        units="mm",
-        id=gen.DEFAULT_ID,
-        shape_names=d.shape_names,
-        expr_names=d.expr_names,
-    )
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_npz(model, path)
-        except (CmpEdgeError, OSError):
-            pass
-    return model
-
-
-@functools.cache
-def _default_model() -> FaceModel:
-    return load_or_build_default(default_cache_dir())

@@ -34,7 +34,7 @@ def _meta(face_model, **kw):  # noqa: ANN001, ANN003, ANN202
 def test_export_parity_and_metadata_round_trip(tmp_path: Path, face_model) -> None:  # noqa: ANN001
     import onnxruntime as ort
 
-    from cmp_edge.bundle import read_bundle
+    from cmp_edge.model.bundle import read_bundle
 
     net = tiny_net(3)
     mean = np.linspace(-1, 1, 51)
@@ -98,7 +98,7 @@ def _supervised_checkpoint(path: Path, face_model_id: str) -> tuple[Path, torch.
 
 
 def test_training_checkpoint_to_runtime(tmp_path: Path, face_model, capsys) -> None:  # noqa: ANN001
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     ckpt, net = _supervised_checkpoint(tmp_path / "last.pt", face_model.id)
     out = tmp_path / "sup.onnx"
@@ -191,7 +191,7 @@ def _published_files(tmp_path: Path, n_vertices: int = 53215) -> tuple[Path, Pat
 
 
 def test_published_conversion(tmp_path: Path) -> None:
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
     from export.checkpoints import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
     from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder
 
@@ -242,7 +242,7 @@ def test_published_conversion(tmp_path: Path) -> None:
 def test_distilled_checkpoint_with_image(tmp_path: Path, face_model) -> None:  # noqa: ANN001
     import onnxruntime as ort
 
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
     from train.models import DistilledCMP, build
 
     torch.manual_seed(0)
@@ -286,7 +286,7 @@ def test_distilled_checkpoint_with_image(tmp_path: Path, face_model) -> None:  #
 @pytest.mark.slow
 def test_default_bundle_recipe_small(tmp_path: Path) -> None:
     """The default-bundle recipe end to end at toy scale (synth -> train -> export -> eval)."""
-    from cmp_edge.bundle import read_bundle
+    from cmp_edge.model.bundle import read_bundle
     from export.default_bundle import main as recipe_main
 
     out = tmp_path / "default.onnx"

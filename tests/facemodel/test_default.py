@@ -101,24 +101,25 @@ def test_generation_is_deterministic(fm: FaceModel) -> None:
 
 
 def test_disk_cache_round_trip(tmp_path, fm: FaceModel) -> None:
-    from cmp_edge.facemodel.model import load_or_build_default
+    from cmp_edge.facemodel import FaceModel
+    from cmp_edge.facemodel.cache import load_or_build_default
 
-    first = load_or_build_default(tmp_path)
+    first = load_or_build_default(tmp_path, FaceModel)
     files = list(tmp_path.glob("cmp-edge-synthetic-v1-*.npz"))
     assert len(files) == 1
-    second = load_or_build_default(tmp_path)  # from the cache, memory-mapped
+    second = load_or_build_default(tmp_path, FaceModel)  # from the cache, memory-mapped
     assert isinstance(second.shape_basis.base, np.ndarray) or second.shape_basis.base is not None
     for name in ("mean", "shape_basis", "expr_basis", "triangles"):
         np.testing.assert_array_equal(getattr(second, name), getattr(first, name))
         np.testing.assert_allclose(getattr(second, name), getattr(fm, name), rtol=1e-6, atol=1e-6)
     assert second.landmarks == fm.landmarks and second.expr_names == fm.expr_names
     files[0].write_bytes(b"garbage")  # a damaged cache is regenerated
-    third = load_or_build_default(tmp_path)
+    third = load_or_build_default(tmp_path, FaceModel)
     np.testing.assert_array_equal(third.mean, first.mean)
 
 
 def test_cache_dir_setting(monkeypatch, tmp_path) -> None:
-    from cmp_edge.facemodel.model import default_cache_dir
+    from cmp_edge.facemodel.cache import default_cache_dir
 
     monkeypatch.setenv("CMP_EDGE_CACHE_DIR", "off")
     assert default_cache_dir() is None

@@ -12,7 +12,7 @@ import pytest
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel import FaceModel
 from cmp_edge.facemodel.__main__ import main as facemodel_main
-from cmp_edge.facemodel.synergynet import CMP_PAIRS
+from cmp_edge.facemodel.formats.synergynet import CMP_PAIRS
 
 
 def _face_like_mean(n: int, width: float, rng: np.random.Generator) -> np.ndarray:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cmp_edge.audio import load, resample
+from cmp_edge.audio.vad import remove_silence
 from cmp_edge.errors import AudioError, NoSpeechError
 from cmp_edge.features import cmp_features, log_mel
-from cmp_edge.vad import remove_silence
 from tests.frontend.reference import reference_log_mel, reference_normalize
 from tests.frontend.signals import synthetic
 

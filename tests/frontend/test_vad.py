@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import webrtcvad
 
-from cmp_edge import vad
-from cmp_edge.audio import load, resample, to_int16
+from cmp_edge.audio import load, resample, to_int16, vad
 from cmp_edge.errors import AudioError, NoSpeechError
 from tests.frontend.signals import synthetic
 
 
 def _spec_collector(pcm: np.ndarray) -> list[bytes]:
-    """The published loop as the spec describes it, on bytes (independent of cmp_edge.vad)."""
+    """The published loop as the spec describes it, on bytes (independent of cmp_edge.audio.vad)."""
     audio = pcm.astype("<i2").tobytes()
     n = 640  # bytes per 20 ms frame
     frames = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cmp_edge import metrics, render
+from cmp_edge import metrics
+from cmp_edge.output import render
 
 
 @pytest.fixture(scope="module")

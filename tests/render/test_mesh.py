@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from cmp_edge import _io, mesh
+from cmp_edge._safe import atomic as _io
 from cmp_edge.errors import OutputError
+from cmp_edge.output import mesh
 
 from .meshes import uv_sphere
 

@@ -64,15 +64,13 @@ def test_bfm_landmarks_have_one_source() -> None:
     import sys
 
     from cmp_edge.facemodel import ARE_PAIRS
-    from cmp_edge.facemodel.synergynet import CMP_N_VERTICES, CMP_PAIRS, cmp_landmarks
+    from cmp_edge.facemodel.formats.synergynet import CMP_N_VERTICES, CMP_PAIRS, cmp_landmarks
 
     assert metrics.BFM_LANDMARKS == cmp_landmarks(CMP_N_VERTICES)
     assert tuple(CMP_PAIRS) == ARE_PAIRS
-    with pytest.raises(AttributeError, match="NO_SUCH"):
-        _ = metrics.NO_SUCH  # type: ignore[attr-defined]
-    code = "import sys, cmp_edge.metrics; print('cmp_edge.facemodel' in sys.modules)"
+    code = "import sys, cmp_edge.metrics; print('cmp_edge.facemodel.model' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "False"  # loaded on first use of BFM_LANDMARKS only
+    assert proc.stdout.strip() == "False"  # the landmark table only, not FaceModel
 
 
 def test_landmark_errors() -> None:

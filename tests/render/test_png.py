@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmp_edge.errors import CmpEdgeError, OutputError
-from cmp_edge.png import PngError, decode_png, encode_png, read_png, write_png
+from cmp_edge.output.png import PngError, decode_png, encode_png, read_png, write_png
 from tests.render.pngref import filter_rows, png_bytes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cmp_edge import render
+from cmp_edge.output import render
 
 from .meshes import bumpy_head, grid, uv_sphere
 
@@ -264,7 +264,7 @@ def test_huge_partly_visible_triangle() -> None:
 
 def test_colors_checked_alike_for_render_and_mesh(sphere, tmp_path) -> None:  # noqa: ANN001
     """One rule for vertex colours: integers in 0-255 or floats in [0, 1]."""
-    from cmp_edge import mesh
+    from cmp_edge.output import mesh
 
     verts, faces = sphere
     n = len(verts)

@@ -25,7 +25,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, face_model) -> Path:  # noq
 
 @pytest.fixture(scope="session")
 def rec(bundle: Path):  # noqa: ANN201
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     return Reconstructor(bundle, threads=1)
 

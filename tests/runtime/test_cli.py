@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmp_edge.cli import main
+from cmp_edge.cli.main import main
 from tests.runtime.helpers import export_tiny, synthetic_voice
 
 
@@ -235,7 +235,7 @@ def test_batch_manifest_and_interrupt(bundle, tmp_path: Path, monkeypatch) -> No
     manifest.write_text("# inputs\n" + "\n".join(p.name for p in files) + "\n")
     outdir = tmp_path / "out"
 
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     original = Reconstructor.iter_batch
 
@@ -305,8 +305,8 @@ def test_readme_main_job(tmp_path: Path) -> None:
 def test_infer_outputs_are_all_or_nothing(
     bundle, voice_wav, tmp_path: Path, monkeypatch, failing: str
 ) -> None:  # noqa: ANN001
-    import cmp_edge._io
-    import cmp_edge.render
+    import cmp_edge._safe.atomic
+    import cmp_edge.output.render
     from cmp_edge.errors import OutputError
 
     outdir = tmp_path / "out"
@@ -317,7 +317,7 @@ def test_infer_outputs_are_all_or_nothing(
             params = Path("/proc/x.json")  # accepted by the checks, not writable even for root
         else:
             monkeypatch.setattr(
-                "cmp_edge._io.write_chunks",
+                "cmp_edge._safe.atomic.write_chunks",
                 lambda path, *a, **k: (_ for _ in ()).throw(OutputError(f"{path}: disk full")),
             )
     elif failing == "render":
@@ -325,16 +325,16 @@ def test_infer_outputs_are_all_or_nothing(
         def broken_png(path, image, **kwargs):  # noqa: ANN001, ANN003, ANN202
             raise OutputError(f"{path}: disk full")
 
-        monkeypatch.setattr(cmp_edge.render, "write_png", broken_png)
+        monkeypatch.setattr(cmp_edge.output.render, "write_png", broken_png)
     else:
-        real = cmp_edge._io.os.replace
+        real = cmp_edge._safe.atomic.os.replace
 
         def replace(src, dst):  # noqa: ANN001, ANN202
             if Path(dst) == png:
                 raise OSError(28, "No space left on device")
             return real(src, dst)
 
-        monkeypatch.setattr(cmp_edge._io.os, "replace", replace)
+        monkeypatch.setattr(cmp_edge._safe.atomic.os, "replace", replace)
     code, _, err = run(
         "infer", voice_wav, "-o", mesh, "--params-json", params, "--render", png, "--model", bundle
     )
@@ -346,12 +346,14 @@ def test_infer_outputs_are_all_or_nothing(
 @pytest.mark.parametrize("devices", [0, 1])
 def test_infer_device_cuda(bundle, voice_wav, tmp_path: Path, monkeypatch, devices: int) -> None:  # noqa: ANN001
     """--device cuda follows the run-time probe, not how the extension was built."""
-    from cmp_edge import _C, _cuda, reconstructor
+    from cmp_edge import _C
+    from cmp_edge import _native as _cuda
+    from cmp_edge.model import session
 
     monkeypatch.setattr(_C, "has_cuda", lambda: False)  # as if built without nvcc
     monkeypatch.setattr(_C, "cuda_device_count", lambda: 0)
     monkeypatch.setattr(_cuda, "driver_device_count", lambda: devices)
-    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr(session, "ort_providers", lambda: ["CPUExecutionProvider"])
     out = tmp_path / "f.json"
     code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle, "--device", "cuda", "-v")
     if not devices:
@@ -488,7 +490,7 @@ def test_device_cuda_provider_that_cannot_load_is_one_note(
     """A GPU is seen but ONNX Runtime's CUDA provider fails to load: no raw ORT log lines."""
     import onnxruntime as ort
 
-    from cmp_edge import _cuda
+    from cmp_edge import _native as _cuda
 
     if "CUDAExecutionProvider" not in ort.get_available_providers() or _cuda.device_count() > 0:
         pytest.skip("needs onnxruntime-gpu on a machine without a usable GPU")

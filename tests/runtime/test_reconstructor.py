@@ -140,7 +140,7 @@ def test_reconstructor_reports_providers(rec) -> None:  # noqa: ANN001
 
 
 def test_face_model_mismatch(tmp_path: Path, face_model) -> None:  # noqa: ANN001
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     other = export_tiny(tmp_path / "other.onnx", face_model, face_model_id="someone-elses-model")
     with pytest.raises(FaceModelError, match="someone-elses-model"):
@@ -160,7 +160,7 @@ def test_bad_models(tmp_path: Path, bundle) -> None:  # noqa: ANN001
     import onnx
     from onnx import TensorProto, helper
 
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"this is not an onnx file")
@@ -199,7 +199,7 @@ def test_bad_models(tmp_path: Path, bundle) -> None:  # noqa: ANN001
 
 
 def test_bad_threads(bundle) -> None:  # noqa: ANN001
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     with pytest.raises(ModelError, match="threads"):
         Reconstructor(bundle, threads=0)
@@ -208,7 +208,7 @@ def test_bad_threads(bundle) -> None:  # noqa: ANN001
 def test_bundle_folder(tmp_path: Path, bundle) -> None:  # noqa: ANN001
     import shutil
 
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     folder = tmp_path / "b"
     folder.mkdir()
@@ -217,9 +217,9 @@ def test_bundle_folder(tmp_path: Path, bundle) -> None:  # noqa: ANN001
 
 
 def test_default_model_works_out_of_the_box(voice16k) -> None:  # noqa: ANN001
-    from cmp_edge.bundle import default_model_path
     from cmp_edge.facemodel import FaceModel
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.model.bundle import default_model_path
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     rec = Reconstructor(threads=1)
     assert rec.model_path == default_model_path()
@@ -236,8 +236,8 @@ CUDA_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 def test_cuda_request_without_gpu(bundle) -> None:  # noqa: ANN001
-    from cmp_edge import _cuda
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge import _native as _cuda
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     if _cuda.device_count() > 0:
         pytest.skip("a CUDA device is present")
@@ -273,7 +273,7 @@ class _FakeDriver:
 def test_cuda_probe_asks_the_driver_when_built_without_cuda(
     monkeypatch, driver, expected: int
 ) -> None:  # noqa: ANN001
-    from cmp_edge import _cuda
+    from cmp_edge import _native as _cuda
 
     def cdll(name: str):  # noqa: ANN202
         if driver is None:
@@ -287,7 +287,8 @@ def test_cuda_probe_asks_the_driver_when_built_without_cuda(
 
 
 def test_cuda_probe_prefers_the_extension(monkeypatch) -> None:  # noqa: ANN001
-    from cmp_edge import _C, _cuda
+    from cmp_edge import _C
+    from cmp_edge import _native as _cuda
 
     monkeypatch.setattr(_cuda, "native_kernels", lambda: True)
     monkeypatch.setattr(_C, "cuda_device_count", lambda: 3)
@@ -308,33 +309,36 @@ def test_cuda_probe_prefers_the_extension(monkeypatch) -> None:  # noqa: ANN001
     ],
 )
 def test_resolve_providers_at_run_time(monkeypatch, devices, kernels, ort, expected) -> None:  # noqa: ANN001
-    from cmp_edge import _cuda, reconstructor
+    from cmp_edge import _native as _cuda
+    from cmp_edge.model import session
 
     monkeypatch.setattr(_cuda, "device_count", lambda: devices)
     monkeypatch.setattr(_cuda, "native_kernels", lambda: kernels)
-    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: list(ort))
-    assert reconstructor._resolve_providers(None) == (["CPUExecutionProvider"], "cpu")
-    assert reconstructor._resolve_providers(["CPUExecutionProvider"]) == (
+    monkeypatch.setattr(session, "ort_providers", lambda: list(ort))
+    assert session.resolve_providers(None) == (["CPUExecutionProvider"], "cpu")
+    assert session.resolve_providers(["CPUExecutionProvider"]) == (
         ["CPUExecutionProvider"],
         "cpu",
     )
     if expected is ModelError:
         with pytest.raises(ModelError, match="no CUDA device"):
-            reconstructor._resolve_providers(CUDA_PROVIDERS)
+            session.resolve_providers(CUDA_PROVIDERS)
     else:
-        assert reconstructor._resolve_providers(CUDA_PROVIDERS) == expected
+        assert session.resolve_providers(CUDA_PROVIDERS) == expected
 
 
 @pytest.mark.parametrize("kernels", [False, True])
 def test_cuda_request_reports_devices(bundle, voice16k, monkeypatch, kernels: bool) -> None:  # noqa: ANN001
     """A GPU seen by the driver, ONNX Runtime without CUDA: CPU session; the reconstruction
     uses the CUDA kernels exactly when the extension has them, and the face says so."""
-    from cmp_edge import _cuda, reconstructor
+    from cmp_edge import _native as _cuda
     from cmp_edge.facemodel import FaceModel
+    from cmp_edge.model import session
+    from cmp_edge.runtime import reconstructor
 
     monkeypatch.setattr(_cuda, "device_count", lambda: 1)
     monkeypatch.setattr(_cuda, "native_kernels", lambda: kernels)
-    monkeypatch.setattr(reconstructor, "_ort_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr(session, "ort_providers", lambda: ["CPUExecutionProvider"])
     used: list[str] = []
     real = FaceModel.reconstruct
 
@@ -355,8 +359,8 @@ def test_cuda_request_reports_devices(bundle, voice16k, monkeypatch, kernels: bo
 
 @pytest.mark.gpu
 def test_cuda_provider_matches_cpu(bundle, rec, voice16k) -> None:  # noqa: ANN001
-    from cmp_edge import _cuda
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge import _native as _cuda
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     if _cuda.device_count() == 0:
         pytest.skip("no CUDA device")

@@ -16,8 +16,7 @@ def _chunks(x: np.ndarray, size: int):  # noqa: ANN202
 
 @pytest.mark.parametrize("chunk", [1, 319, 320, 321, 1600, 7777])
 def test_streaming_vad_equals_remove_silence(speech, chunk: int) -> None:  # noqa: ANN001
-    from cmp_edge.stream import StreamingVad
-    from cmp_edge.vad import remove_silence
+    from cmp_edge.audio.vad import StreamingVad, remove_silence
 
     x = speech[0][: 16000 * 3] if chunk < 100 else speech[0]
     vad = StreamingVad()
@@ -28,8 +27,7 @@ def test_streaming_vad_equals_remove_silence(speech, chunk: int) -> None:  # noq
 
 
 def test_streaming_vad_exact_frame_boundary() -> None:
-    from cmp_edge.stream import StreamingVad
-    from cmp_edge.vad import remove_silence
+    from cmp_edge.audio.vad import StreamingVad, remove_silence
 
     x = synthetic_voice(1.0)[: 320 * 40]  # ends exactly at a frame boundary
     vad = StreamingVad()
@@ -47,7 +45,7 @@ def test_stream_result_equals_predict(rec, speech, chunk: int) -> None:  # noqa:
     assert stream.current() is None
     seen = []
     for c in _chunks(x, chunk):
-        stream.accept_waveform(c, sr)
+        stream.accept_waveform(sr, c)
         face = stream.current()
         if face is not None:
             seen.append(face)
@@ -61,7 +59,7 @@ def test_stream_result_equals_predict(rec, speech, chunk: int) -> None:  # noqa:
     assert stream.current() is final
     assert stream.result() is final
     with pytest.raises(RuntimeError):
-        stream.accept_waveform(x[:100], sr)
+        stream.accept_waveform(sr, x[:100])
 
 
 def test_stream_refresh_schedule(rec) -> None:  # noqa: ANN001
@@ -69,7 +67,7 @@ def test_stream_refresh_schedule(rec) -> None:  # noqa: ANN001
     stream = rec.create_stream(min_voiced_s=1.0, refresh_s=1.0)
     faces = []
     for c in _chunks(x, 800):
-        stream.accept_waveform(c, 16000)
+        stream.accept_waveform(16000, c)
         faces.append(stream.current())
     distinct = {id(f) for f in faces if f is not None}
     first = next(k for k, f in enumerate(faces) if f is not None)
@@ -81,21 +79,21 @@ def test_stream_other_rate_exact(rec) -> None:  # noqa: ANN001
     x = synthetic_voice(2.5, sr=44100)
     stream = rec.create_stream()
     for c in _chunks(x, 4410):
-        stream.accept_waveform(c, 44100)
+        stream.accept_waveform(44100, c)
     assert stream.current() is not None
     stream.input_finished()
     np.testing.assert_allclose(stream.result().whitened, rec.predict(x, 44100).whitened, atol=1e-6)
     with pytest.raises(AudioError, match="sample rate changed"):
         s2 = rec.create_stream()
-        s2.accept_waveform(x[:100], 44100)
-        s2.accept_waveform(x[:100], 16000)
+        s2.accept_waveform(44100, x[:100])
+        s2.accept_waveform(16000, x[:100])
 
 
 def test_stream_errors(rec) -> None:  # noqa: ANN001
     stream = rec.create_stream()
     with pytest.raises(RuntimeError, match="input_finished"):
         stream.result()
-    stream.accept_waveform(np.zeros(16000, np.float32), 16000)
+    stream.accept_waveform(16000, np.zeros(16000, np.float32))
     stream.input_finished()
     assert stream.current() is None
     with pytest.raises(NoSpeechError):
@@ -107,7 +105,7 @@ def test_stream_errors(rec) -> None:  # noqa: ANN001
 
 
 def test_without_vad_all_audio_is_used(bundle) -> None:  # noqa: ANN001
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     x = np.concatenate([np.zeros(16000, np.float32), synthetic_voice(2.0, seed=3)])
     with_vad = Reconstructor(bundle, threads=1)
@@ -117,7 +115,7 @@ def test_without_vad_all_audio_is_used(bundle) -> None:  # noqa: ANN001
     assert face.voiced_s == pytest.approx(face.duration_s) == pytest.approx(3.0)
     stream = no_vad.create_stream()
     for c in _chunks(x, 1234):
-        stream.accept_waveform(c, 16000)
+        stream.accept_waveform(16000, c)
     stream.input_finished()
     assert stream.voiced_s == pytest.approx(3.0)
     np.testing.assert_allclose(stream.result().whitened, face.whitened, atol=1e-4)

@@ -1,4 +1,4 @@
-"""Independent estimators used by the synthetic-corpus tests (PNGs: cmp_edge.png.read_png,
+"""Independent estimators used by the synthetic-corpus tests (PNGs: cmp_edge.output.png.read_png,
 checked against the independent encoder in tests/render/pngref.py)."""
 
 from __future__ import annotations

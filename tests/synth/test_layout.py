@@ -10,7 +10,7 @@ import numpy as np
 import soundfile
 
 from cmp_edge.facemodel import FaceModel
-from cmp_edge.png import read_png
+from cmp_edge.output.png import read_png
 from train import synth
 
 

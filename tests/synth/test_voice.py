@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cmp_edge.vad import remove_silence
+from cmp_edge.audio.vad import remove_silence
 from tests.synth._helpers import median_f0, vad_voiced_fraction
 from train import synth_voice
 

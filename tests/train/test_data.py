@@ -177,13 +177,11 @@ def test_wav_source_is_computed_and_cached(tmp_path: Path, monkeypatch: pytest.M
     def fake_features(samples: np.ndarray, rate: int) -> np.ndarray:
         return np.ones((1000, 64), np.float32)
 
-    import sys
-    import types
+    import cmp_edge.audio
+    import cmp_edge.features
 
-    monkeypatch.setitem(sys.modules, "cmp_edge.audio", types.SimpleNamespace(load=fake_load))
-    monkeypatch.setitem(
-        sys.modules, "cmp_edge.features", types.SimpleNamespace(cmp_features=fake_features)
-    )
+    monkeypatch.setattr(cmp_edge.audio, "load", fake_load)
+    monkeypatch.setattr(cmp_edge.features, "cmp_features", fake_features)
     data = D.VoxCeleb3D(root, "train", features="wav", cache_dir=tmp_path / "cache")
     assert data.source == "wav"
     utt = data.speakers[0].utterances[0]

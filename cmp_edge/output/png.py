@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge._io import write_chunks
+from cmp_edge._safe.atomic import write_chunks
 from cmp_edge.errors import CmpEdgeError
 
 __all__ = ["PngError", "decode_png", "encode_png", "read_png", "write_png"]
@@ -102,7 +102,9 @@ def decode_png(data: bytes, *, source: str = "<bytes>") -> npt.NDArray[np.uint8]
         PngError: not a PNG, corrupt (bad CRC, truncated, bad zlib stream), or
             not an 8-bit non-interlaced grey/RGB/grey-alpha/RGBA image.
     """
-    from cmp_edge import _C
+    from cmp_edge._native import ext
+
+    _C = ext()
 
     if not data.startswith(_SIGNATURE):
         raise PngError(f"{source}: not a PNG file (bad signature)")

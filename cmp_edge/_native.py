@@ -1,4 +1,7 @@
-"""Is CUDA usable here? One answer for every part of cmp-edge.
+"""The only importer of the compiled core ``cmp_edge._C``, and the CUDA probe.
+
+:func:`ext` returns the extension module (imported on first use). Is CUDA usable
+here? One answer for every part of cmp-edge:
 
 Whether ``cmp_edge._C`` holds CUDA kernels is fixed when it is built
 (``_C.has_cuda()``); whether a GPU can be used is a run-time fact, and ONNX
@@ -11,18 +14,28 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import Any
 
-__all__ = ["device_count", "driver_device_count", "native_kernels"]
+__all__ = ["device_count", "driver_device_count", "ext", "native_kernels"]
 
 _DRIVER_NAMES = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
+
+
+def ext() -> Any:
+    """The compiled extension ``cmp_edge._C``.
+
+    Raises:
+        ImportError: the extension was not built (``pip install -e .`` builds it).
+    """
+    from cmp_edge import _C
+
+    return _C
 
 
 def native_kernels() -> bool:
     """True when ``cmp_edge._C`` exists and was built with CUDA kernels. Never raises."""
     try:
-        from cmp_edge import _C
-
-        return bool(_C.has_cuda())
+        return bool(ext().has_cuda())
     except Exception:
         return False
 
@@ -51,9 +64,7 @@ def device_count() -> int:
     kernels, else the driver's count (:func:`driver_device_count`). Never raises."""
     if native_kernels():
         try:
-            from cmp_edge import _C
-
-            return max(0, int(_C.cuda_device_count()))
+            return max(0, int(ext().cuda_device_count()))
         except Exception:
             return 0
     return driver_device_count()

@@ -1,4 +1,4 @@
-"""CMP speech features: log-mel spectrum (batch and streaming), normalisation, padding.
+"""CMP log-mel spectrum, batch and streaming (spec section 1, steps 1-5).
 
 The "cmp" preset reproduces exactly the features the published Cross-Modal
 Perceptionist models consume (64-band Sphinx log-mel, 100 frames/s; see
@@ -21,18 +21,11 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = [
-    "LogMelOptions",
-    "OnlineLogMel",
-    "cmp_features",
-    "log_mel",
-    "normalize",
-    "repeat_pad",
-]
+from cmp_edge.audio.signal import INT16_SCALE
 
-CMP_SAMPLE_RATE: Final = 16000
-_INT16_SCALE: Final = 32768.0
-_NORM_EPS: Final = np.float32(1.1920929e-07)
+__all__ = ["LogMelOptions", "OnlineLogMel", "log_mel"]
+
+_INT16_SCALE: Final = INT16_SCALE
 _WINDOWS: Final = ("hamming", "hann")
 
 
@@ -144,7 +137,9 @@ def _as_signal(samples: npt.ArrayLike, what: str = "samples") -> tuple[np.ndarra
 
 @functools.lru_cache(maxsize=16)
 def _batch_plan(options: LogMelOptions) -> Any:
-    from cmp_edge import _C
+    from cmp_edge._native import ext
+
+    _C = ext()
 
     return _C.LogMel(**options.to_dict())
 
@@ -161,7 +156,7 @@ def log_mel(
     Args:
         samples: (n,) mono signal, float in [-1, 1) (scaled by 32768 internally) or int16.
         sample_rate: rate of ``samples`` in Hz; must equal ``options.sample_rate``
-            (resample first with :func:`cmp_edge.audio.resample`).
+            (resample first with :func:`cmp_edge.audio.decode.resample`).
         options: frontend settings; default the "cmp" preset.
         threads: worker threads for long signals (1 = the calling thread only).
 
@@ -175,103 +170,13 @@ def log_mel(
     if int(sample_rate) != opts.sample_rate:
         raise ValueError(
             f"sample_rate {sample_rate} Hz differs from options.sample_rate "
-            f"{opts.sample_rate} Hz; resample first (cmp_edge.audio.resample)"
+            f"{opts.sample_rate} Hz; resample first (cmp_edge.audio.decode.resample)"
         )
     if isinstance(threads, bool) or int(threads) < 1:
         raise ValueError(f"threads must be >= 1, got {threads!r}")
     x, scale = _as_signal(samples)
     out: np.ndarray = _batch_plan(opts).compute(x, scale, int(threads))
     return out
-
-
-def normalize(logspec: npt.ArrayLike) -> np.ndarray:
-    """Per-bin normalisation over time (spec section 1, "per utterance").
-
-    The spectrum is cast to float32, then each column has its mean subtracted and is
-    divided by (its population standard deviation + 1.1920929e-07), in float32.
-
-    Args:
-        logspec: (T, n_mels) log spectrum, T >= 1.
-
-    Returns:
-        (T, n_mels) float32.
-    """
-    f = np.asarray(logspec).astype(np.float32)
-    if f.ndim != 2 or f.shape[0] < 1:
-        raise ValueError(f"logspec must be (T, n_mels) with T >= 1, got shape {f.shape}")
-    out: np.ndarray = (f - f.mean(axis=0)) / (f.std(axis=0) + _NORM_EPS)
-    return out
-
-
-def repeat_pad(features: npt.ArrayLike, pad_to: int | None = 1000) -> np.ndarray:
-    """Repeat a short sequence end to end to ``pad_to`` frames (longer ones are unchanged).
-
-    Args:
-        features: (T, C) array, T >= 1.
-        pad_to: target frame count; None or 0 disables padding.
-
-    Returns:
-        (max(T, pad_to), C) array of the input's dtype.
-    """
-    f = np.asarray(features)
-    if f.ndim != 2 or f.shape[0] < 1:
-        raise ValueError(f"features must be (T, C) with T >= 1, got shape {f.shape}")
-    if pad_to is None or pad_to <= f.shape[0]:
-        return f
-    reps = -(-int(pad_to) // f.shape[0])
-    return np.tile(f, (reps, 1))[: int(pad_to)]
-
-
-def cmp_features(
-    samples: npt.ArrayLike,
-    sample_rate: int,
-    vad: bool = True,
-    pad_to: int | None = 1000,
-) -> np.ndarray:
-    """The full published feature pipeline: what the CMP networks take as input.
-
-    Steps: resample to 16 kHz (polyphase) when needed, voice activity detection
-    (spec section 2; silence removed), CMP log-mel, per-bin normalisation, and
-    repeat-padding to ``pad_to`` frames. The network input is ``out.T[None]``
-    (1, 64, T).
-
-    Args:
-        samples: (n,) mono signal, float in [-1, 1) or int16.
-        sample_rate: rate of ``samples`` in Hz.
-        vad: remove silence with the CMP-exact WebRTC VAD first.
-        pad_to: minimum frame count (1000 in the published pipeline); None disables.
-
-    Returns:
-        (T, 64) float32 with T >= pad_to.
-
-    Raises:
-        NoSpeechError: ``vad`` is on and no voiced speech was found (silence or
-            audio shorter than about 60 ms); pass ``vad=False`` to keep all audio.
-        AudioError: empty or non-finite samples, unsupported sample rate.
-    """
-    from cmp_edge import audio
-    from cmp_edge import vad as vad_mod
-    from cmp_edge.errors import AudioError
-
-    arr = np.asarray(samples)
-    if arr.ndim != 1:
-        raise AudioError(f"samples must be a 1-D mono array, got shape {arr.shape}")
-    if arr.size == 0:
-        raise AudioError("samples are empty (0 samples); pass at least some speech")
-    if arr.dtype == np.int16:
-        x = arr.astype(np.float32) / np.float32(_INT16_SCALE)
-    elif arr.dtype.kind == "f":
-        x = np.asarray(arr, dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise AudioError("samples contain NaN or Inf values; clean the audio first")
-    else:
-        raise AudioError(f"samples must be int16 or float in [-1, 1), not dtype {arr.dtype}")
-    if int(sample_rate) != CMP_SAMPLE_RATE:
-        x = audio.resample(x, int(sample_rate), CMP_SAMPLE_RATE)
-    if vad:
-        x = vad_mod.remove_silence(x)
-    spec = log_mel(x, CMP_SAMPLE_RATE)
-    return repeat_pad(normalize(spec), pad_to)
 
 
 class OnlineLogMel:
@@ -292,7 +197,9 @@ class OnlineLogMel:
     """
 
     def __init__(self, options: LogMelOptions | None = None) -> None:
-        from cmp_edge import _C
+        from cmp_edge._native import ext
+
+        _C = ext()
 
         self.options = options if options is not None else LogMelOptions()
         self._impl = _C.OnlineLogMel(**self.options.to_dict())

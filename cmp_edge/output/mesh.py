@@ -1,6 +1,6 @@
 """Mesh and parameter files: PLY (binary little-endian), OBJ, XYZ, NPZ/JSON.
 
-Every writer is atomic (:func:`cmp_edge._io.atomic_write`): the data goes to a
+Every writer is atomic (:func:`cmp_edge._safe.atomic.atomic_write`): the data goes to a
 temporary file beside the target that replaces it only when complete, so a
 reader never sees a partial file.
 
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge._io import write_chunks
+from cmp_edge._safe.atomic import write_chunks
 from cmp_edge.errors import OutputError
 
 __all__ = [
@@ -168,7 +168,9 @@ def write_obj(
     ``f a b c`` with 1-based indices. Arguments and errors as in
     :func:`write_ply`.
     """
-    from cmp_edge import _C
+    from cmp_edge._native import ext
+
+    _C = ext()
 
     verts, tris = check_mesh(vertices, triangles)
     cols = vertex_colors(colors, len(verts))
@@ -181,7 +183,9 @@ def write_xyz(
     path: str | os.PathLike[str], vertices: npt.ArrayLike, *, overwrite: bool = True
 ) -> None:
     """Write vertices as text, one ``x y z`` line per vertex (the Voxceleb-3D ``.xyz`` layout)."""
-    from cmp_edge import _C
+    from cmp_edge._native import ext
+
+    _C = ext()
 
     verts, tris = check_mesh(vertices, np.zeros((0, 3), dtype=np.int32))
     text: bytes = _C.format_obj(verts, tris, None)

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cmp_edge.errors import FaceModelError
-from cmp_edge.facemodel._units import to_mm_factor
-from cmp_edge.facemodel.synergynet import cmp_landmarks
+from cmp_edge.facemodel.formats._data import ModelData, model_data
+from cmp_edge.facemodel.formats._units import to_mm_factor
+from cmp_edge.facemodel.landmarks import bfm_are_landmarks as cmp_landmarks
 
-if TYPE_CHECKING:
-    from cmp_edge.facemodel.model import FaceModel
-
-__all__ = ["load_bfm"]
+__all__ = ["read_bfm"]
 
 
 def _get(mat: dict[str, Any], key: str, p: Path) -> np.ndarray:
@@ -35,12 +33,10 @@ def _get(mat: dict[str, Any], key: str, p: Path) -> np.ndarray:
     return np.asarray(mat[key])
 
 
-def load_bfm(path: str | os.PathLike[str]) -> FaceModel:
+def read_bfm(path: str | os.PathLike[str]) -> ModelData:
     """Load a Basel Face Model 2009 .mat file (see the module docstring)."""
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
-
-    from cmp_edge.facemodel.model import FaceModel
 
     p = Path(path)
     keys = ["shapeMU", "shapePC", "shapeEV", "tl", "expPC", "expEV", "w_exp"]
@@ -84,7 +80,7 @@ def load_bfm(path: str | os.PathLike[str]) -> FaceModel:
         expr = np.asarray(mat["w_exp"], dtype=np.float32)
     if expr is not None and expr.shape[0] != 3 * n:
         raise FaceModelError(f"{p}: expression basis has {expr.shape[0]} rows, expected {3 * n}")
-    return FaceModel(
+    return model_data(
         (mean * factor).astype(np.float32),
         np.asarray(pc, dtype=np.float32) * np.float32(factor),
         None if expr is None else expr * np.float32(factor),

@@ -1,17 +1,22 @@
-"""Pick the right face-model loader for a path (by content first, then by suffix)."""
+"""Face-model file formats: one reader module per format, and the registry that picks one.
+
+Each reader returns :func:`~cmp_edge.facemodel.formats._data.model_data` (the
+keyword arguments of ``FaceModel``); ``FaceModel.load`` builds the model from it.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cmp_edge.errors import FaceModelError
+from cmp_edge.facemodel.formats._data import ModelData
 
-if TYPE_CHECKING:
-    from cmp_edge.facemodel.model import FaceModel
+__all__ = ["FORMATS", "ModelData", "detect_format", "read_face_model"]
 
-__all__ = ["detect_format", "load_face_model"]
+FORMATS = ("npz", "bfm", "sfm", "synergynet")
+"""Names of the supported formats (see :func:`detect_format`)."""
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -52,21 +57,31 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     )
 
 
-def load_face_model(path: str | os.PathLike[str]) -> FaceModel:
-    """Load any supported face-model file (see FaceModel.load)."""
-    fmt = detect_format(path)
+def _reader(fmt: str) -> Callable[[str | os.PathLike[str]], ModelData]:
     if fmt == "npz":
-        from cmp_edge.facemodel.npz import load_npz
+        from cmp_edge.facemodel.formats.npz import read_npz
 
-        return load_npz(path)
+        return read_npz
     if fmt == "bfm":
-        from cmp_edge.facemodel.bfm import load_bfm
+        from cmp_edge.facemodel.formats.bfm import read_bfm
 
-        return load_bfm(path)
+        return read_bfm
     if fmt == "sfm":
-        from cmp_edge.facemodel.sfm import load_sfm
+        from cmp_edge.facemodel.formats.sfm import read_sfm
 
-        return load_sfm(path)
-    from cmp_edge.facemodel.synergynet import load_synergynet
+        return read_sfm
+    from cmp_edge.facemodel.formats.synergynet import read_synergynet
 
-    return load_synergynet(path)
+    return read_synergynet
+
+
+def read_face_model(path: str | os.PathLike[str]) -> ModelData:
+    """Read any supported face-model file (format by content, then suffix).
+
+    Returns:
+        The keyword arguments of ``FaceModel``.
+
+    Raises:
+        FaceModelError: unknown format, missing or malformed file.
+    """
+    return _reader(detect_format(path))(Path(path))

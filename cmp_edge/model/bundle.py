@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cmp_edge.errors import ModelError
+from cmp_edge.model.session import open_session
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnxruntime
@@ -53,7 +54,7 @@ _FIX = "re-export it with `python -m export` or use another model"
 
 def default_model_path() -> Path:
     """Path of the shipped default bundle, ``cmp_edge/models/default.onnx``."""
-    return Path(__file__).resolve().parent / "models" / "default.onnx"
+    return Path(__file__).resolve().parent.parent / "models" / "default.onnx"
 
 
 def resolve_model_path(model: str | os.PathLike[str] | None, *, option: str = "--model") -> Path:
@@ -285,29 +286,3 @@ def read_bundle(
     check_signature(path, session, info.num_params)
     outputs = tuple(o.name for o in session.get_outputs())
     return replace(info, outputs=outputs)
-
-
-def open_session(
-    path: Path, providers: list[str], threads: int | None
-) -> onnxruntime.InferenceSession:
-    """Create an ONNX Runtime session, turning load failures into :class:`ModelError`."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    if threads is not None:
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    # Worker threads sleep instead of spinning between runs: on a shared or busy CPU,
-    # spinning threads steal the cores the other stages need.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
-    except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if len(first) > 160:
-            first = first[:157] + "..."
-        raise ModelError(
-            f"{path}: not a loadable ONNX model ({first}); pass a bundle made by `python -m export`"
-        ) from None

@@ -1,9 +1,9 @@
-"""The cmp-edge runtime: speech samples or files in, :class:`~cmp_edge.face.Face` out.
+"""The cmp-edge runtime: speech samples or files in, :class:`~cmp_edge.runtime.face.Face` out.
 
 One :class:`Reconstructor` holds the shared, read-only parts (the ONNX Runtime
 session, the bundle metadata and the face model) and is safe to call from
 several threads at once; :meth:`Reconstructor.create_stream` makes cheap
-per-utterance :class:`~cmp_edge.stream.Stream` objects.
+per-utterance :class:`~cmp_edge.runtime.stream.Stream` objects.
 
 Pipeline (spec sections 1-3): resample to 16 kHz -> WebRTC VAD (published call
 sequence) -> CMP log-mel -> per-utterance normalisation -> repeat-pad to the
@@ -16,105 +16,32 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.bundle import BundleInfo, open_session, read_bundle, resolve_model_path
+from cmp_edge.audio.decode import load, resample
+from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
+from cmp_edge.audio.vad import remove_silence
 from cmp_edge.errors import AudioError, CmpEdgeError, FaceModelError, ModelError, NoSpeechError
-from cmp_edge.face import Face
+from cmp_edge.facemodel import FaceModel
+from cmp_edge.features.logmel import log_mel
+from cmp_edge.features.normalize import normalize, repeat_pad
+from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
+from cmp_edge.model.session import open_session, resolve_providers
+from cmp_edge.runtime.batch import iter_files
+from cmp_edge.runtime.face import Face
+from cmp_edge.runtime.stream import Stream
 
 if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.facemodel import FaceModel
-    from cmp_edge.stream import Stream
-
-__all__ = ["SAMPLE_RATE", "Reconstructor", "as_mono_float32"]
-
-SAMPLE_RATE = 16000
-CPU = "CPUExecutionProvider"
-CUDA = "CUDAExecutionProvider"
+__all__ = ["Reconstructor"]
 
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1e3
-
-
-def as_mono_float32(
-    samples: Any, sample_rate: int, what: str = "samples"
-) -> npt.NDArray[np.float32]:
-    """Check and convert audio to a contiguous float32 mono array in [-1, 1).
-
-    Accepts float arrays (n,) or (n, channels) (channels are averaged) and int16
-    arrays (divided by 32768).
-
-    Raises:
-        AudioError: empty, non-finite, wrong rank, or a non-positive sample rate.
-    """
-    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        raise AudioError(
-            f"{what}: sample rate {sample_rate!r} is invalid; pass a positive integer in Hz"
-        )
-    x = np.asarray(samples)
-    if x.dtype == np.int16:
-        x = x.astype(np.float32) / np.float32(32768.0)
-    elif not np.issubdtype(x.dtype, np.floating):
-        raise AudioError(
-            f"{what}: samples of type {x.dtype} are not audio; pass float or int16 samples"
-        )
-    if x.ndim == 2:
-        x = x.mean(axis=1)
-    if x.ndim != 1:
-        raise AudioError(
-            f"{what}: samples have shape {x.shape}; pass a 1-D (n,) or (n, channels) array"
-        )
-    if x.size == 0:
-        raise AudioError(f"{what}: the audio is empty; pass a recording with speech")
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if not np.all(np.isfinite(x)):
-        raise AudioError(f"{what}: the audio holds NaN or infinite values; check the recording")
-    return x
-
-
-def _ort_providers() -> list[str]:
-    """Execution providers this ONNX Runtime build offers."""
-    import onnxruntime as ort
-
-    return list(ort.get_available_providers())
-
-
-def _resolve_providers(
-    providers: Sequence[str] | None,
-) -> tuple[list[str], Literal["cpu", "cuda"]]:
-    """Providers to ask ONNX Runtime for, and the device of the 3DMM reconstruction.
-
-    CUDA is kept only when it is asked for, a CUDA device is usable
-    (:func:`cmp_edge._cuda.device_count`, independent of how ``_C`` was built)
-    and this ONNX Runtime offers it; the reconstruction runs on "cuda" when CUDA
-    is asked for, a device is usable and ``_C`` has CUDA kernels, else on "cpu".
-    """
-    if providers is None:
-        return [CPU], "cpu"
-    wanted = [str(p) for p in providers]
-    if not wanted:
-        raise ModelError("providers: the list is empty; pass e.g. ['CPUExecutionProvider']")
-    device: Literal["cpu", "cuda"] = "cpu"
-    if CUDA in wanted:
-        from cmp_edge import _cuda
-
-        if _cuda.device_count() <= 0:
-            raise ModelError(
-                "--device cuda: no CUDA device is visible; use --device cpu (the default)"
-            )
-        if _cuda.native_kernels():
-            device = "cuda"
-        if CUDA not in _ort_providers():  # e.g. the CPU-only onnxruntime package
-            wanted.remove(CUDA)
-    if CPU not in wanted:
-        wanted.append(CPU)
-    return wanted, device
 
 
 class Reconstructor:
@@ -157,7 +84,7 @@ class Reconstructor:
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ModelError(f"threads: {threads!r} is invalid; pass a positive integer")
         path = resolve_model_path(model)
-        wanted, self.reconstruct_device = _resolve_providers(providers)
+        wanted, self.reconstruct_device = resolve_providers(providers)
         self._session = open_session(path, wanted, threads)
         self.info: BundleInfo = read_bundle(path, self._session)
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
@@ -174,8 +101,6 @@ class Reconstructor:
     def _resolve_face_model(
         self, face_model: FaceModel | str | os.PathLike[str] | None
     ) -> FaceModel:
-        from cmp_edge.facemodel import FaceModel
-
         info = self.info
         where: str
         if isinstance(face_model, FaceModel):
@@ -233,8 +158,6 @@ class Reconstructor:
 
     # ------------------------------------------------------------------ stages
     def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
-        from cmp_edge.vad import remove_silence
-
         if not self.vad:
             voiced = samples16k
         else:
@@ -242,10 +165,10 @@ class Reconstructor:
                 voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
             except NoSpeechError:
                 voiced = np.zeros(0, np.float32)
-        self._check_voiced(voiced.shape[0], what)
+        self.check_voiced(voiced.shape[0], what)
         return voiced
 
-    def _check_voiced(self, num_samples: int, what: str) -> None:
+    def check_voiced(self, num_samples: int, what: str) -> None:
         seconds = num_samples / SAMPLE_RATE
         if num_samples == 0:
             raise NoSpeechError(
@@ -304,7 +227,7 @@ class Reconstructor:
         )
         return np.asarray(verts, dtype=np.float32)
 
-    def _face(
+    def make_face(
         self,
         whitened: npt.NDArray[np.float32],
         timings: dict[str, float],
@@ -331,8 +254,6 @@ class Reconstructor:
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Log-mel (T, 64) of the voiced audio -> normalised, repeat-padded network input."""
-        from cmp_edge.features import normalize, repeat_pad
-
         return np.asarray(repeat_pad(normalize(logmel), self.pad_to), dtype=np.float32)
 
     # ------------------------------------------------------------------ public API
@@ -358,22 +279,18 @@ class Reconstructor:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if sample_rate != SAMPLE_RATE:
-            from cmp_edge.audio import resample
-
             x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
         timings["resample"] = _ms(t0)
         t0 = time.perf_counter()
         voiced = self._voiced(x, what)
         timings["vad"] = _ms(t0)
         t0 = time.perf_counter()
-        from cmp_edge.features import log_mel
-
         feats = self.features_from_frames(log_mel(voiced, SAMPLE_RATE))
         timings["features"] = _ms(t0)
         t0 = time.perf_counter()
         whitened = self.run_model(feats)
         timings["model"] = _ms(t0)
-        face = self._face(
+        face = self.make_face(
             whitened, timings, x.shape[0] / SAMPLE_RATE, voiced.shape[0] / SAMPLE_RATE, source
         )
         timings["total"] = _ms(t_start)
@@ -388,8 +305,6 @@ class Reconstructor:
             AudioError: the file is missing, unreadable or empty.
             NoSpeechError: no voiced speech.
         """
-        from cmp_edge.audio import load
-
         t0 = time.perf_counter()
         p = Path(path)
         if not p.is_file():
@@ -420,35 +335,7 @@ class Reconstructor:
             ``(index, path, Face or the CmpEdgeError raised for it)`` in completion order.
             Closing the iterator (or Ctrl-C) cancels files not yet started.
         """
-        items = [Path(p) for p in paths]
-        n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(items))))
-
-        def one(path: Path) -> Face:
-            face = self.predict_file(path)
-            if handle is not None:
-                handle(face)
-            return face
-
-        pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="cmp-edge")
-        pending: dict[Future[Face], int] = {}
-        next_index = 0
-        try:
-            while next_index < len(items) or pending:
-                while next_index < len(items) and len(pending) < 2 * n_workers:
-                    pending[pool.submit(one, items[next_index])] = next_index
-                    next_index += 1
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    index = pending.pop(fut)
-                    try:
-                        result: Face | CmpEdgeError = fut.result()
-                    except CmpEdgeError as exc:
-                        result = exc
-                    yield index, items[index], result
-        finally:
-            for fut in pending:
-                fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+        return iter_files(self.predict_file, paths, workers, handle=handle)
 
     def predict_batch(
         self,
@@ -474,7 +361,5 @@ class Reconstructor:
         return [r for r in results if r is not None]
 
     def create_stream(self, **kwargs: Any) -> Stream:
-        """A new streaming session; see :class:`cmp_edge.stream.Stream` for options."""
-        from cmp_edge.stream import Stream
-
+        """A new streaming session; see :class:`cmp_edge.runtime.stream.Stream` for options."""
         return Stream(self, **kwargs)

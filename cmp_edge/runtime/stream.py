@@ -7,7 +7,7 @@ given chunk length, whatever the stream's length:
   sequence (one WebRTC VAD object, ring of two 20 ms frames, ``is_speech``
   called on every ring frame at every step; spec section 2). Its output is
   append-only: a frame, once part of a segment, stays voiced;
-- the voiced samples go through :class:`~cmp_edge.features.OnlineLogMel`; new
+- the voiced samples go through :class:`~cmp_edge.features.logmel.OnlineLogMel`; new
   frames are appended to a growing buffer and added to running per-bin sums
   (for the provisional normalisation).
 
@@ -24,131 +24,48 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge.audio.decode import resample
+from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
+from cmp_edge.audio.vad import StreamingVad
 from cmp_edge.errors import AudioError, NoSpeechError
-from cmp_edge.face import Face
-from cmp_edge.reconstructor import SAMPLE_RATE, as_mono_float32
+from cmp_edge.features.logmel import LogMelOptions, OnlineLogMel
+from cmp_edge.features.normalize import RunningFrames, repeat_pad
+from cmp_edge.runtime.face import Face
 
-if TYPE_CHECKING:  # pragma: no cover
-    from cmp_edge.reconstructor import Reconstructor
-
-__all__ = ["Stream", "StreamingVad"]
-
-VAD_FRAME = 320  # 20 ms at 16 kHz
-VAD_RING = 2  # 50 ms padding // 20 ms frames (spec section 2)
-VAD_MODE = 2
+__all__ = ["Pipeline", "Stream"]
 
 
-def _pcm16(frame: npt.NDArray[np.float32]) -> bytes:
-    """16-bit PCM bytes of a float frame in [-1, 1), converted as cmp_edge.vad does."""
-    from cmp_edge.audio import to_int16
+class Pipeline(Protocol):
+    """What a :class:`Stream` needs from the shared model (a ``Reconstructor``)."""
 
-    return bytes(to_int16(frame).astype("<i2", copy=False).tobytes())
-
-
-class StreamingVad:
-    """Incremental form of :func:`cmp_edge.vad.remove_silence` (same VAD calls, same cuts).
-
-    ``accept(samples)`` returns the samples that became definitely voiced; after
-    ``finish()``, the concatenation of everything returned equals
-    ``remove_silence`` of the concatenated input.
-    """
-
-    def __init__(self) -> None:
-        import webrtcvad
-
-        self._vad = webrtcvad.Vad(VAD_MODE)
-        self._pending = np.zeros(0, np.float32)
-        self._ring: deque[tuple[npt.NDArray[np.float32], bytes]] = deque(maxlen=VAD_RING)
-        self._triggered = False
-        self._finished = False
-        self.frames_seen = 0
+    vad: bool
+    min_voiced_s: float
 
     @property
-    def triggered(self) -> bool:
-        """Whether a voiced segment is currently open."""
-        return self._triggered
+    def pad_to(self) -> int: ...  # noqa: D102
 
-    def accept(self, samples: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
-        """Add 16 kHz float32 samples; return newly voiced sample blocks (possibly none)."""
-        if self._finished:
-            raise RuntimeError("StreamingVad.accept after finish()")
-        buf = np.concatenate([self._pending, samples]) if self._pending.size else samples
-        # A frame is used only when at least one sample follows it (published loop:
-        # offset + n < len), so keep the last full frame until more audio arrives.
-        n = (buf.shape[0] - 1) // VAD_FRAME if buf.shape[0] else 0
-        out: list[npt.NDArray[np.float32]] = []
-        is_speech = self._vad.is_speech
-        ring = self._ring
-        for j in range(n):
-            frame = buf[j * VAD_FRAME : (j + 1) * VAD_FRAME]
-            item = (frame, _pcm16(frame))
-            if not self._triggered:
-                ring.append(item)
-                voiced = sum(1 for f in ring if is_speech(f[1], SAMPLE_RATE))
-                if voiced > 0.9 * VAD_RING:
-                    self._triggered = True
-                    out.extend(f[0] for f in ring)
-                    ring.clear()
-            else:
-                out.append(frame)
-                ring.append(item)
-                unvoiced = sum(1 for f in ring if not is_speech(f[1], SAMPLE_RATE))
-                if unvoiced > 0.9 * VAD_RING:
-                    self._triggered = False
-                    ring.clear()
-        self.frames_seen += n
-        self._pending = np.array(buf[n * VAD_FRAME :], dtype=np.float32)
-        return out
+    def run_model(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...  # noqa: D102
 
-    def finish(self) -> None:
-        """End of input: the remaining partial (or exactly final) frame is dropped."""
-        self._finished = True
-        self._pending = np.zeros(0, np.float32)
+    def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...  # noqa: D102
 
+    def check_voiced(self, num_samples: int, what: str) -> None: ...  # noqa: D102
 
-class _Frames:
-    """Append-only (T, 64) float32 buffer with capacity doubling and running per-bin sums."""
+    def make_face(  # noqa: D102
+        self,
+        whitened: npt.NDArray[np.float32],
+        timings: dict[str, float],
+        duration_s: float,
+        voiced_s: float,
+        source: str | None,
+    ) -> Face: ...
 
-    def __init__(self, n_mels: int = 64) -> None:
-        self._data = np.empty((1024, n_mels), np.float32)
-        self.count = 0
-        self.sum = np.zeros(n_mels, np.float64)
-        self.sumsq = np.zeros(n_mels, np.float64)
-
-    def append(self, rows: npt.NDArray[np.float32]) -> None:
-        k = rows.shape[0]
-        if k == 0:
-            return
-        if self.count + k > self._data.shape[0]:
-            grown = np.empty(
-                (max(2 * self._data.shape[0], self.count + k), self._data.shape[1]), np.float32
-            )
-            grown[: self.count] = self._data[: self.count]
-            self._data = grown
-        self._data[self.count : self.count + k] = rows
-        self.count += k
-        r = rows.astype(np.float64)
-        self.sum += r.sum(axis=0)
-        self.sumsq += np.einsum("ij,ij->j", r, r)
-
-    def view(self, start: int = 0) -> npt.NDArray[np.float32]:
-        return self._data[start : self.count]
-
-    def running_normalised(self, start: int) -> npt.NDArray[np.float32]:
-        """Frames from ``start`` normalised with the running mean/std of all frames."""
-        n = max(self.count, 1)
-        mean = self.sum / n
-        std = np.sqrt(np.maximum(self.sumsq / n - mean * mean, 0.0))
-        out = (self.view(start) - mean.astype(np.float32)) / (
-            std.astype(np.float32) + np.float32(1.1920929e-07)
-        )
-        return np.asarray(out, dtype=np.float32)
+    def predict(self, samples: Any, sample_rate: int, *, source: str | None = None) -> Face: ...  # noqa: D102
 
 
 class Stream:
@@ -166,20 +83,18 @@ class Stream:
 
     def __init__(
         self,
-        reconstructor: Reconstructor,
+        reconstructor: Pipeline,
         *,
         min_voiced_s: float = 1.0,
         refresh_s: float = 1.0,
         window_s: float = 60.0,
     ) -> None:
-        from cmp_edge.features import LogMelOptions, OnlineLogMel
-
         self._rec = reconstructor
         self._lock = threading.Lock()
         use_vad = getattr(reconstructor, "vad", True)
         self._vad: StreamingVad | None = StreamingVad() if use_vad else None
         self._mel = OnlineLogMel(LogMelOptions.preset("cmp"))
-        self._frames = _Frames()
+        self._frames = RunningFrames()
         self._hop = 160
         self.min_frames = int(round(min_voiced_s * 100))
         self.refresh_frames = max(1, int(round(refresh_s * 100)))
@@ -196,14 +111,32 @@ class Stream:
         self.chunks = 0
 
     # ------------------------------------------------------------------ input
-    def accept_waveform(self, samples: Any, sample_rate: int) -> None:
-        """Add a chunk of audio (float in [-1, 1) or int16, mono), at a constant rate.
+    def accept_waveform(self, sample_rate: int, samples: Any) -> None:
+        """Add a chunk of audio at a constant rate (kaldi-native-fbank's argument order).
+
+        Args:
+            sample_rate: in Hz, the same for every chunk of the stream.
+            samples: (n,) or (n, channels) float in [-1, 1), or int16; any n,
+                including 0.
+
+        The pre-0.2 order ``accept_waveform(samples, sample_rate)`` still works
+        with a DeprecationWarning; keyword calls work in any order.
 
         Raises:
             AudioError: invalid samples, or a sample rate that changes mid-stream.
             RuntimeError: called after :meth:`input_finished`.
         """
         t0 = time.perf_counter()
+        if not isinstance(sample_rate, (int, np.integer)) and isinstance(
+            samples, (int, np.integer)
+        ):
+            warnings.warn(
+                "Stream.accept_waveform(samples, sample_rate) is deprecated; "
+                "call accept_waveform(sample_rate, samples)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            sample_rate, samples = samples, sample_rate
         if self._finished:
             raise RuntimeError("accept_waveform called after input_finished()")
         if np.asarray(samples).size == 0:
@@ -219,8 +152,6 @@ class Stream:
                 )
             self._num_samples += x.shape[0]
             if sample_rate != SAMPLE_RATE:
-                from cmp_edge.audio import resample
-
                 self._raw.append(x)
                 x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
             for block in self._vad.accept(x) if self._vad is not None else [x]:
@@ -297,15 +228,13 @@ class Stream:
             t0 = time.perf_counter()
             start = max(0, count - self.window_frames)
             feats = self._frames.running_normalised(start)
-        from cmp_edge.features import repeat_pad
-
         timings: dict[str, float] = {}
         padded = np.asarray(repeat_pad(feats, self._rec.pad_to), np.float32)
         timings["features"] = (time.perf_counter() - t0) * 1e3
         t1 = time.perf_counter()
         whitened = self._rec.run_model(padded)
         timings["model"] = (time.perf_counter() - t1) * 1e3
-        face = self._rec._face(
+        face = self._rec.make_face(
             whitened, timings, self.duration_s, count * self._hop / SAMPLE_RATE, None
         )
         timings["total"] = (time.perf_counter() - t0) * 1e3
@@ -333,7 +262,7 @@ class Stream:
         else:
             if self._num_samples == 0:
                 raise AudioError("stream: no audio was given; feed accept_waveform first")
-            rec._check_voiced(self._voiced_samples, "stream")
+            rec.check_voiced(self._voiced_samples, "stream")
             t0 = time.perf_counter()
             timings: dict[str, float] = {}
             feats = rec.features_from_frames(self._frames.view())
@@ -341,7 +270,7 @@ class Stream:
             t1 = time.perf_counter()
             whitened = rec.run_model(feats)
             timings["model"] = (time.perf_counter() - t1) * 1e3
-            face = rec._face(whitened, timings, self.duration_s, self.voiced_s, "stream")
+            face = rec.make_face(whitened, timings, self.duration_s, self.voiced_s, "stream")
             timings["total"] = (time.perf_counter() - t0) * 1e3
         self._result = face
         return face

@@ -20,9 +20,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge.audio.signal import INT16_SCALE
 from cmp_edge.errors import AudioError
 
-__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "load", "resample", "to_int16"]
+__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "load", "resample"]
 
 MIN_SAMPLE_RATE: Final = 4000
 """Lowest accepted sample rate in Hz (below it speech has no usable band)."""
@@ -174,7 +175,7 @@ def resample(samples: npt.ArrayLike, sr: int, target: int = 16000) -> np.ndarray
     if x.ndim != 1:
         raise AudioError(f"resample needs a 1-D mono signal, got shape {x.shape}")
     if x.dtype == np.int16:
-        x = x.astype(np.float32) / np.float32(32768.0)
+        x = x.astype(np.float32) / np.float32(INT16_SCALE)
     x = np.asarray(x, dtype=np.float32)
     sr, target = int(sr), int(target)
     _check_rate(sr, "resample input")
@@ -184,12 +185,3 @@ def resample(samples: npt.ArrayLike, sr: int, target: int = 16000) -> np.ndarray
     g = math.gcd(sr, target)
     y = resample_poly(x, target // g, sr // g)
     return np.asarray(y, dtype=np.float32)
-
-
-def to_int16(samples: npt.ArrayLike) -> np.ndarray:
-    """float in [-1, 1) -> int16 PCM (rounded, clipped); int16 input is returned as is."""
-    x = np.asarray(samples)
-    if x.dtype == np.int16:
-        return x
-    scaled = np.rint(np.asarray(x, dtype=np.float32) * np.float32(32768.0))
-    return np.clip(scaled, -32768, 32767).astype(np.int16)

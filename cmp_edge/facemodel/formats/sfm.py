@@ -21,17 +21,14 @@ import os
 import struct
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cmp_edge.errors import FaceModelError
-from cmp_edge.facemodel._units import to_mm_factor
+from cmp_edge.facemodel.formats._data import ModelData, model_data
+from cmp_edge.facemodel.formats._units import to_mm_factor
 
-if TYPE_CHECKING:
-    from cmp_edge.facemodel.model import FaceModel
-
-__all__ = ["load_sfm", "read_blendshapes", "read_ibug_mapping"]
+__all__ = ["read_sfm", "read_blendshapes", "read_ibug_mapping"]
 
 
 class _Reader:
@@ -107,15 +104,13 @@ def read_ibug_mapping(path: str | os.PathLike[str]) -> dict[str, int]:
         raise FaceModelError(f"{p}: not an ibug landmark mapping ({exc})") from None
 
 
-def load_sfm(
+def read_sfm(
     path: str | os.PathLike[str],
     blendshapes: str | os.PathLike[str] | None = None,
     landmarks: str | os.PathLike[str] | None = None,
-) -> FaceModel:
+) -> ModelData:
     """Load a Surrey Face Model .bin; blendshapes and the ibug mapping are taken from
     ``expression_blendshapes_<N>.bin`` and ``ibug_to_sfm.txt`` beside it unless given."""
-    from cmp_edge.facemodel.model import FaceModel
-
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -170,7 +165,7 @@ def load_sfm(
     mean3 = mean[:, 0].reshape(n, 3)
     factor = to_mm_factor(mean3, str(p))
     f32 = np.float32(factor)
-    return FaceModel(
+    return model_data(
         mean3 * f32,
         basis * f32,
         None if expr is None else expr * f32,

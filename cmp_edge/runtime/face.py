@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge._io import atomic_write
+from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import OutputError
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
@@ -102,7 +102,7 @@ class Face:
                 f"use one of {', '.join(SAVE_FORMATS)}"
             )
         if suffix in MESH_FORMATS:
-            from cmp_edge.mesh import save_mesh
+            from cmp_edge.output.mesh import save_mesh
 
             save_mesh(target, self.vertices, self.triangles, overwrite=overwrite)
             return target

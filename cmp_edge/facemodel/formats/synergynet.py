@@ -21,39 +21,20 @@ import os
 import pickle
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from cmp_edge._safe.unpickler import load_pickle, load_torch_zip
 from cmp_edge.errors import FaceModelError
-from cmp_edge.facemodel._pickle import load_pickle, load_torch_zip
-from cmp_edge.facemodel._units import to_mm_factor
+from cmp_edge.facemodel.formats._data import ModelData, model_data
+from cmp_edge.facemodel.formats._units import to_mm_factor
+from cmp_edge.facemodel.landmarks import BFM_ARE_INDICES, CMP_N_VERTICES, bfm_are_landmarks
 
-if TYPE_CHECKING:
-    from cmp_edge.facemodel.model import FaceModel
+__all__ = ["CMP_PAIRS", "CMP_N_VERTICES", "cmp_landmarks", "read_synergynet"]
 
-__all__ = ["CMP_PAIRS", "CMP_N_VERTICES", "cmp_landmarks", "load_synergynet"]
-
-CMP_N_VERTICES = 53215
-
-#: Spec section 4: left/right width pairs in the 53215-vertex topology.
-CMP_PAIRS: dict[str, tuple[int, int]] = {
-    "oicd": (2217, 14607),
-    "forehead": (1678, 42117),
-    "cheek": (2294, 13635),
-    "ear": (20636, 34153),
-    "mid": (2130, 15003),
-}
-
-
-def cmp_landmarks(n_vertices: int) -> dict[str, int]:
-    """The ARE landmark pairs for the 53215-vertex topology (empty for other sizes)."""
-    if n_vertices != CMP_N_VERTICES:
-        return {}
-    out: dict[str, int] = {}
-    for name, (left, right) in CMP_PAIRS.items():
-        out[f"{name}_left"], out[f"{name}_right"] = left, right
-    return out
+CMP_PAIRS = BFM_ARE_INDICES
+cmp_landmarks = bfm_are_landmarks
 
 
 def _read_source(p: Path) -> dict[str, Any]:
@@ -103,7 +84,7 @@ def _read_source(p: Path) -> dict[str, Any]:
     }
 
 
-def load_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None = None) -> FaceModel:
+def read_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None = None) -> ModelData:
     """Load the SynergyNet/3DDFA tensors (see the module docstring).
 
     Args:
@@ -111,8 +92,6 @@ def load_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None =
         triangles: (F, 3) 0-based triangles when the source carries none
             (checkpoints do not); without them the model has no triangles.
     """
-    from cmp_edge.facemodel.model import FaceModel
-
     p = Path(path)
     try:
         src = _read_source(p)
@@ -164,7 +143,7 @@ def load_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None =
         verts = k[0::3] // 3 if k.size == 204 else (k // 3 if k.max(initial=0) >= n else k)
         if verts.size == 68:
             landmarks.update({f"ibug_{i:02d}": int(v) for i, v in enumerate(verts)})
-    return FaceModel(
+    return model_data(
         (mean * factor).astype(np.float32),
         w_shp * np.float32(factor),
         w_exp * np.float32(factor),

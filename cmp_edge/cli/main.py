@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from cmp_edge.errors import AudioError, CmpEdgeError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cmp_edge.face import Face
-    from cmp_edge.reconstructor import Reconstructor
+    from cmp_edge.runtime.face import Face
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
 __all__ = ["main"]
 
@@ -189,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- helpers
 def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor:
-    from cmp_edge.reconstructor import CPU, CUDA, Reconstructor
+    from cmp_edge.model.session import CPU, CUDA
+    from cmp_edge.runtime.reconstructor import Reconstructor
 
     if args.threads is not None and args.threads < 1:
         raise CmpEdgeError(f"--threads {args.threads}: must be at least 1; pass e.g. --threads 2")
@@ -211,11 +212,11 @@ def _reconstructor(args: argparse.Namespace, console: _Console) -> Reconstructor
     if args.model is None:
         console.note(DEFAULT_MODEL_NOTE)
     if args.device == "cuda" and CUDA not in rec.providers:
-        from cmp_edge.reconstructor import _ort_providers
+        from cmp_edge.model.session import ort_providers
 
         why = (
             "its CUDA provider did not load (CUDA/cuDNN libraries missing?; -v shows why)"
-            if CUDA in _ort_providers()
+            if CUDA in ort_providers()
             else "this ONNX Runtime has no CUDA provider; pip install onnxruntime-gpu"
         )
         console.note(f"note: CUDA was requested but ONNX Runtime runs on CPU here: {why}")
@@ -270,7 +271,7 @@ def _check_new(paths: Sequence[Path], force: bool, named: Sequence[tuple[str, Pa
                 f"{path}: {owner[key]} and {option} name the same file; give each its own name"
             )
         owner[key] = option
-    from cmp_edge._io import check_targets
+    from cmp_edge._safe.atomic import check_targets
 
     check_targets(
         paths, overwrite=force, twice="two inputs would write the same output; rename one input"
@@ -292,11 +293,11 @@ def _write_outputs(
     face: Face, target: Path, render: str | None, params_json: str | None, force: bool
 ) -> None:
     """Write the mesh and the optional extras: all of them, or none on any failure."""
-    from cmp_edge._io import atomic_files, write_chunks
+    from cmp_edge._safe.atomic import atomic_files, write_chunks
 
     image = None
     if render:
-        from cmp_edge.render import render_views
+        from cmp_edge.output.render import render_views
 
         image = render_views(face.vertices, face.triangles, size=256)
     paths = [target, *(Path(x) for x in (params_json, render) if x)]
@@ -308,7 +309,7 @@ def _write_outputs(
 
             write_chunks(temps[1], [(json.dumps(face.to_dict(), indent=2) + "\n").encode()])
         if image is not None:
-            from cmp_edge.render import write_png
+            from cmp_edge.output.render import write_png
 
             write_png(temps[-1], image, overwrite=True)
     face.timings["write"] = (time.perf_counter() - t0) * 1e3
@@ -445,7 +446,7 @@ def _write_summary(outdir: Path, rows: list[dict[str, Any]]) -> None:
     import io
     import json
 
-    from cmp_edge._io import atomic_write
+    from cmp_edge._safe.atomic import atomic_write
 
     fields = ["input", "output", "status", "error", "duration_s", "voiced_s", "total_ms"]
     buf = io.StringIO()
@@ -586,18 +587,18 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
             try:
                 while time.monotonic() < t_end:
                     data, _overflow = mic.read(block)
-                    stream.accept_waveform(data[:, 0], rate)
+                    stream.accept_waveform(rate, data[:, 0])
                     report()
             except KeyboardInterrupt:
                 pass
     else:
-        from cmp_edge.audio import load
+        from cmp_edge.audio.decode import load
 
         samples, rate = load(path)
         block = max(1, rate * args.chunk_ms // 1000)
         t_start = time.monotonic()
         for k, start in enumerate(range(0, samples.shape[0], block)):
-            stream.accept_waveform(samples[start : start + block], rate)
+            stream.accept_waveform(rate, samples[start : start + block])
             report()
             if args.realtime:
                 delay = t_start + (k + 1) * args.chunk_ms / 1000 - time.monotonic()
@@ -619,7 +620,7 @@ def _cmd_stream(args: argparse.Namespace, console: _Console) -> int:
 def _cmd_info(args: argparse.Namespace, console: _Console) -> int:
     import json
 
-    from cmp_edge.bundle import read_bundle
+    from cmp_edge.model.bundle import read_bundle
 
     info = read_bundle(args.model, option="`cmp-edge info`")
     summary = info.summary()

@@ -14,23 +14,21 @@ import os
 import struct
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from cmp_edge._io import atomic_write
+from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import FaceModelError
+from cmp_edge.facemodel.formats._data import ModelData, model_data
 
-if TYPE_CHECKING:
-    from cmp_edge.facemodel.model import FaceModel
-
-__all__ = ["FORMAT", "load_npz", "save_npz"]
+__all__ = ["FORMAT", "read_npz", "save_npz"]
 
 FORMAT = "cmp_edge.facemodel/1"
 _ARRAYS = ("mean", "shape_basis", "expr_basis", "triangles", "shape_std", "expr_std")
 
 
-def save_npz(model: FaceModel, path: str | os.PathLike[str], overwrite: bool = True) -> None:
+def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -> None:
     """Write ``model`` to ``path`` (.npz, uncompressed, atomic)."""
     names = list(model.landmarks)
     meta = {
@@ -93,10 +91,8 @@ def _mmap_member(path: Path, zf: zipfile.ZipFile, name: str) -> np.ndarray:
     )
 
 
-def load_npz(path: str | os.PathLike[str], mmap: bool = True) -> FaceModel:
+def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
     """Read a cmp-edge .npz face model; with ``mmap`` the arrays map the file (no copy)."""
-    from cmp_edge.facemodel.model import FaceModel
-
     p = Path(path)
     try:
         with zipfile.ZipFile(p) as zf:
@@ -125,7 +121,7 @@ def load_npz(path: str | os.PathLike[str], mmap: bool = True) -> FaceModel:
     idx = arrays["landmark_indices"]
     if len(names_l) != len(idx):
         raise FaceModelError(f"{p}: landmark names and indices differ in length")
-    return FaceModel(
+    return model_data(
         arrays["mean"],
         arrays["shape_basis"],
         arrays["expr_basis"],

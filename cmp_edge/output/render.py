@@ -32,8 +32,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.mesh import check_mesh, vertex_colors
-from cmp_edge.png import read_png, write_png
+from cmp_edge.output.mesh import check_mesh, vertex_colors
+from cmp_edge.output.png import read_png, write_png
 
 __all__ = [
     "SIDE_ROTATION",
@@ -165,7 +165,9 @@ def _draw(
     depth: npt.NDArray[np.float32] | None,
     threads: int,
 ) -> int:
-    from cmp_edge import _C
+    from cmp_edge._native import ext
+
+    _C = ext()
 
     if not 0.0 <= ambient <= 1.0:
         raise ValueError(f"ambient must be in [0, 1], got {ambient}")

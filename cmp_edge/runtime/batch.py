@@ -1,0 +1,65 @@
+"""Many files at once: a bounded thread pool that yields results as they finish."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from cmp_edge.errors import CmpEdgeError
+from cmp_edge.runtime.face import Face
+
+__all__ = ["iter_files"]
+
+
+def iter_files(
+    predict_file: Callable[[Path], Face],
+    paths: Iterable[str | os.PathLike[str]],
+    workers: int | None = None,
+    *,
+    handle: Callable[[Face], Any] | None = None,
+) -> Iterator[tuple[int, Path, Face | CmpEdgeError]]:
+    """Run ``predict_file`` on many files with a thread pool, yielding results as they finish.
+
+    Args:
+        predict_file: one file -> :class:`Face` (raises :class:`CmpEdgeError` for bad input).
+        paths: audio files.
+        workers: concurrent files (None: the number of cores).
+        handle: called in the worker with each finished face (e.g. to save it);
+            a :class:`CmpEdgeError` it raises is reported as that file's error.
+
+    Yields:
+        ``(index, path, Face or the CmpEdgeError raised for it)`` in completion order.
+        Closing the iterator (or Ctrl-C) cancels files not yet started.
+    """
+    items = [Path(p) for p in paths]
+    n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(items))))
+
+    def one(path: Path) -> Face:
+        face = predict_file(path)
+        if handle is not None:
+            handle(face)
+        return face
+
+    pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="cmp-edge")
+    pending: dict[Future[Face], int] = {}
+    next_index = 0
+    try:
+        while next_index < len(items) or pending:
+            while next_index < len(items) and len(pending) < 2 * n_workers:
+                pending[pool.submit(one, items[next_index])] = next_index
+                next_index += 1
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                index = pending.pop(fut)
+                try:
+                    result: Face | CmpEdgeError = fut.result()
+                except CmpEdgeError as exc:
+                    result = exc
+                yield index, items[index], result
+    finally:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
