@@ -2,6 +2,6 @@
 
 import sys
 
-from cmp_edge.cli.main import main
+from cmp_edge.cli import main
 
 sys.exit(main())

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cmp_edge.cli.main import main
+from cmp_edge.cli import main
 from tests.runtime.helpers import export_tiny, synthetic_voice
 
 

@@ -1,0 +1,91 @@
+"""``cmp-edge stream``: a file or the microphone in chunks, with provisional estimates."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cmp_edge.cli.console import Console
+from cmp_edge.cli.options import make_reconstructor
+from cmp_edge.cli.outputs import check_audio_input, check_new, output_path, summary_line
+from cmp_edge.errors import CmpEdgeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+
+def cmd_stream(args: argparse.Namespace, console: Console) -> int:
+    import numpy as np
+
+    if args.chunk_ms < 10 or args.chunk_ms > 10000:
+        raise CmpEdgeError(f"--chunk-ms {args.chunk_ms}: choose 10..10000")
+    target: Path | None = None
+    if args.output:
+        target = output_path(Path(args.output), args.format)
+        check_new([target], args.force)
+    if args.mic:
+        try:
+            import sounddevice  # noqa: F401
+        except ImportError:
+            raise CmpEdgeError(
+                "--mic: the sounddevice package is not installed; pip install sounddevice, "
+                "or stream a file instead"
+            ) from None
+    else:
+        path = Path(args.input)
+        check_audio_input(path, "stream")
+    rec = make_reconstructor(args, console)
+    stream = rec.create_stream()
+    last: Any = None
+
+    def report() -> None:
+        nonlocal last
+        face = stream.current()
+        if face is not None and face is not last:
+            last = face
+            shape = " ".join(f"{v:+.2f}" for v in np.asarray(face.params["shape"])[:3])
+            console.info(
+                f"{stream.duration_s:6.1f} s  voiced {stream.voiced_s:5.1f} s  "
+                f"scale {face.scale:.4f}  shape[:3] {shape}"
+            )
+
+    if args.mic:
+        import sounddevice as sd
+
+        rate = 16000
+        block = rate * args.chunk_ms // 1000
+        with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=block) as mic:
+            t_end = time.monotonic() + args.seconds
+            try:
+                while time.monotonic() < t_end:
+                    data, _overflow = mic.read(block)
+                    stream.accept_waveform(rate, data[:, 0])
+                    report()
+            except KeyboardInterrupt:
+                pass
+    else:
+        from cmp_edge.audio.decode import load
+
+        samples, rate = load(path)
+        block = max(1, rate * args.chunk_ms // 1000)
+        t_start = time.monotonic()
+        for k, start in enumerate(range(0, samples.shape[0], block)):
+            stream.accept_waveform(rate, samples[start : start + block])
+            report()
+            if args.realtime:
+                delay = t_start + (k + 1) * args.chunk_ms / 1000 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+    stream.input_finished()
+    face = stream.result()
+    console.info(
+        f"final: {stream.duration_s:.1f} s, voiced {stream.voiced_s:.1f} s, "
+        f"scale {face.scale:.4f}; "
+        f"accept_waveform {stream.accept_ms_total / max(stream.chunks, 1):.3f} ms per chunk"
+    )
+    if target is not None:
+        face.save(target, overwrite=args.force)
+        console.info(summary_line(face, target))
+    return 0
