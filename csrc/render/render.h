@@ -1,4 +1,4 @@
-// Software z-buffer rasteriser, OBJ text formatting and PNG row unfiltering.
+// Software z-buffer rasteriser.
 //
 // Coordinate conventions of the rasteriser (see cmp_edge/render.py):
 //   view = scale * R @ v + t          (x right, y up, z toward the viewer)
@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 namespace cmp_edge {
 
@@ -34,17 +33,5 @@ struct RenderParams {
 int64_t render_mesh(const float* vertices, int64_t n_vertices, const int32_t* triangles,
                     int64_t n_triangles, const float* colors, const RenderParams& params,
                     uint8_t* image, int height, int width, float* depth_out);
-
-// Wavefront OBJ text: "v x y z[ r g b]" lines (shortest round-trip float32
-// decimal; colours are the given floats) then "f a b c" lines with 1-based
-// indices. colors may be null.
-std::string format_obj(const float* vertices, int64_t n_vertices, const int32_t* triangles,
-                       int64_t n_triangles, const float* colors);
-
-// Reverses PNG filtering (filter types 0-4) of `height` scanlines, each one
-// filter byte plus width * bpp bytes, into out (height x width * bpp).
-// std::invalid_argument for a wrong data size or an unknown filter type.
-void png_unfilter(const uint8_t* data, size_t size, int64_t height, int64_t width, int bpp,
-                  uint8_t* out);
 
 }  // namespace cmp_edge

@@ -1,12 +1,13 @@
-// Python bindings for the render component (csrc/render.h).
+// Python bindings for the rasteriser (render/render.h).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <string>
 
-#include "bindings/registry.h"
 #include "common/check.h"
-#include "render.h"
+#include "common/py_mesh_args.h"
+#include "registry.h"
+#include "render/render.h"
 
 namespace py = pybind11;
 
@@ -14,29 +15,6 @@ namespace cmp_edge {
 namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
-using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
-
-void check_rows3(const py::array& a, const char* name) {
-  CMP_CHECK_ARG(a.ndim() == 2 && a.shape(1) == 3, name, " must have shape (n, 3), got ndim ",
-                a.ndim());
-}
-
-// Optional per-vertex colours: None -> nullptr, else a checked (N, 3) float array kept
-// alive in `holder` (N = number of vertices).
-const float* vertex_colors(const py::object& colors, py::ssize_t n, FloatArray& holder) {
-  if (colors.is_none()) return nullptr;
-  holder = FloatArray::ensure(colors);
-  CMP_CHECK_ARG(holder, "colors must be a float array");
-  check_rows3(holder, "colors");
-  CMP_CHECK_ARG(holder.shape(0) == n, "colors must have one row per vertex (", n, "), got ",
-                holder.shape(0));
-  return holder.data();
-}
-
-void copy3(const FloatArray& src, float* dst, const char* name) {
-  CMP_CHECK_ARG(src.ndim() == 1 && src.shape(0) == 3, name, " must have 3 values");
-  for (int k = 0; k < 3; ++k) dst[k] = src.data()[k];
-}
 
 int64_t render_mesh_into_py(py::array image, const FloatArray& vertices,
                             const IntArray& triangles, const py::object& colors,
@@ -81,35 +59,6 @@ int64_t render_mesh_into_py(py::array image, const FloatArray& vertices,
                      colp, p, img, static_cast<int>(h), static_cast<int>(w), depth_ptr);
 }
 
-py::bytes format_obj_py(const FloatArray& vertices, const IntArray& triangles,
-                        const py::object& colors) {
-  check_rows3(vertices, "vertices");
-  check_rows3(triangles, "triangles");
-  FloatArray col;
-  const float* colp = vertex_colors(colors, vertices.shape(0), col);
-  std::string text;
-  {
-    py::gil_scoped_release release;
-    text = format_obj(vertices.data(), vertices.shape(0), triangles.data(), triangles.shape(0),
-                      colp);
-  }
-  return py::bytes(text);
-}
-
-py::array_t<uint8_t> png_unfilter_py(const py::bytes& data, int64_t height, int64_t width,
-                                     int bpp) {
-  const std::string_view view = data;
-  CMP_CHECK_ARG(height > 0 && width > 0 && bpp >= 1 && bpp <= 8, "bad PNG geometry");
-  py::array_t<uint8_t> out({height, width * bpp});
-  uint8_t* dst = out.mutable_data();
-  {
-    py::gil_scoped_release release;
-    png_unfilter(reinterpret_cast<const uint8_t*>(view.data()), view.size(), height, width, bpp,
-                 dst);
-  }
-  return out;
-}
-
 }  // namespace
 
 void register_render(py::module_& m) {
@@ -122,14 +71,6 @@ void register_render(py::module_& m) {
         "pixels); column = view.x, row = H - view.y. Lambertian, two-sided, per-pixel "
         "normals; colors (N, 3) float in [0, 1] or None (base_color). depth: optional "
         "float32 (H, W) output (-inf where empty). Returns the number of covered pixels.");
-  m.def("format_obj", &format_obj_py, py::arg("vertices"), py::arg("triangles"),
-        py::arg("colors") = py::none(),
-        "Wavefront OBJ text (bytes): 'v x y z [r g b]' and 'f a b c' (1-based) lines, "
-        "shortest round-trip float32 decimals.");
-  m.def("png_unfilter", &png_unfilter_py, py::arg("data"), py::arg("height"), py::arg("width"),
-        py::arg("bpp"),
-        "Undo PNG scanline filters 0-4: data is the inflated IDAT stream; returns "
-        "(height, width * bpp) uint8.");
 }
 
 }  // namespace cmp_edge

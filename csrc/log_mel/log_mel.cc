@@ -1,5 +1,5 @@
 // CMP log-mel: options, tables, the baseline kernel build, dispatch, batch driver.
-#include "log_mel.h"
+#include "log_mel/log_mel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +19,7 @@ namespace cmp_edge {
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 namespace kernel_generic {
-#include "log_mel_kernel.inc"
+#include "log_mel/log_mel_kernel.inc"
 }  // namespace kernel_generic
 
 namespace {

@@ -1,5 +1,5 @@
-// Software z-buffer rasteriser, OBJ formatting and PNG unfiltering (see render.h).
-#include "render.h"
+// Software z-buffer rasteriser (see render.h).
+#include "render/render.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/mesh_check.h"
 #include "common/parallel.h"
 
 namespace cmp_edge {
@@ -24,14 +25,6 @@ inline int64_t ceil_nonneg(float v) {
 
 inline float min3(float a, float b, float c) { return std::min(a, std::min(b, c)); }
 inline float max3(float a, float b, float c) { return std::max(a, std::max(b, c)); }
-
-void check_triangles(const int32_t* triangles, int64_t n_triangles, int64_t n_vertices) {
-  for (int64_t k = 0; k < 3 * n_triangles; ++k) {
-    const int32_t idx = triangles[k];
-    CMP_CHECK_INDEX(idx >= 0 && idx < n_vertices, "triangle ", k / 3, " refers to vertex ", idx,
-                    " but the mesh has ", n_vertices, " vertices");
-  }
-}
 
 // Edge function of the directed edge (ax, ay) -> (bx, by), scaled by `inv`:
 // value(px, py) = inv * ((bx - ax) (py - oy) - (by - ay) (px - ox)) with the
@@ -226,97 +219,6 @@ int64_t render_mesh(const float* vertices, int64_t n_vertices, const int32_t* tr
   int64_t total = 0;
   for (int64_t v : covered_per_row) total += v;
   return total;
-}
-
-std::string format_obj(const float* vertices, int64_t n_vertices, const int32_t* triangles,
-                       int64_t n_triangles, const float* colors) {
-  CMP_CHECK_ARG(n_vertices >= 0 && n_triangles >= 0, "negative mesh size");
-  check_triangles(triangles, n_triangles, n_vertices);
-  for (int64_t k = 0; k < 3 * n_vertices; ++k)
-    CMP_CHECK_ARG(std::isfinite(vertices[k]), "vertex ", k / 3, " is not finite");
-  // Upper bounds: a float32 in shortest form takes at most 15 characters, an
-  // index at most 11; plus the separators.
-  const size_t per_vertex = 2 + 3 * 16 + (colors ? 3 * 16 : 0) + 1;
-  const size_t per_face = 2 + 3 * 12 + 1;
-  std::string out;
-  out.resize(static_cast<size_t>(n_vertices) * per_vertex +
-             static_cast<size_t>(n_triangles) * per_face + 1);
-  char* p = out.data();
-  char* const end = out.data() + out.size();
-  for (int64_t i = 0; i < n_vertices; ++i) {
-    *p++ = 'v';
-    for (int k = 0; k < 3; ++k) {
-      *p++ = ' ';
-      p = std::to_chars(p, end, vertices[3 * i + k]).ptr;
-    }
-    if (colors) {
-      for (int k = 0; k < 3; ++k) {
-        *p++ = ' ';
-        p = std::to_chars(p, end, colors[3 * i + k]).ptr;
-      }
-    }
-    *p++ = '\n';
-  }
-  for (int64_t t = 0; t < n_triangles; ++t) {
-    *p++ = 'f';
-    for (int k = 0; k < 3; ++k) {
-      *p++ = ' ';
-      p = std::to_chars(p, end, static_cast<int64_t>(triangles[3 * t + k]) + 1).ptr;
-    }
-    *p++ = '\n';
-  }
-  out.resize(static_cast<size_t>(p - out.data()));
-  return out;
-}
-
-void png_unfilter(const uint8_t* data, size_t size, int64_t height, int64_t width, int bpp,
-                  uint8_t* out) {
-  CMP_CHECK_ARG(height > 0 && width > 0 && bpp >= 1 && bpp <= 8, "bad PNG geometry ", height,
-                " x ", width, " x ", bpp);
-  const size_t stride = static_cast<size_t>(width) * static_cast<size_t>(bpp);
-  CMP_CHECK_ARG(size == static_cast<size_t>(height) * (stride + 1),
-                "PNG image data has ", size, " bytes after decompression, expected ",
-                static_cast<size_t>(height) * (stride + 1));
-  const size_t b = static_cast<size_t>(bpp);
-  for (int64_t r = 0; r < height; ++r) {
-    const uint8_t* src = data + static_cast<size_t>(r) * (stride + 1);
-    const uint8_t filter = src[0];
-    ++src;
-    uint8_t* dst = out + static_cast<size_t>(r) * stride;
-    const uint8_t* up = r > 0 ? dst - stride : nullptr;
-    switch (filter) {
-      case 0:
-        std::memcpy(dst, src, stride);
-        break;
-      case 1:
-        for (size_t i = 0; i < stride; ++i)
-          dst[i] = static_cast<uint8_t>(src[i] + (i >= b ? dst[i - b] : 0));
-        break;
-      case 2:
-        for (size_t i = 0; i < stride; ++i)
-          dst[i] = static_cast<uint8_t>(src[i] + (up ? up[i] : 0));
-        break;
-      case 3:
-        for (size_t i = 0; i < stride; ++i) {
-          const int a = i >= b ? dst[i - b] : 0, u = up ? up[i] : 0;
-          dst[i] = static_cast<uint8_t>(src[i] + ((a + u) >> 1));
-        }
-        break;
-      case 4:
-        for (size_t i = 0; i < stride; ++i) {
-          const int a = i >= b ? dst[i - b] : 0, u = up ? up[i] : 0;
-          const int c = (i >= b && up) ? up[i - b] : 0;
-          const int pp = a + u - c;
-          const int pa = std::abs(pp - a), pb = std::abs(pp - u), pc = std::abs(pp - c);
-          const int pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? u : c);
-          dst[i] = static_cast<uint8_t>(src[i] + pred);
-        }
-        break;
-      default:
-        throw_error<std::invalid_argument>("PNG scanline ", r, " has unknown filter type ",
-                                           static_cast<int>(filter));
-    }
-  }
 }
 
 }  // namespace cmp_edge

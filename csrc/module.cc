@@ -1,8 +1,8 @@
 // The cmp_edge._C extension module: one registration function per component,
-// each defined in the binding file of the same name.
+// each defined in <operation>/<name>_py.cc.
 #include <pybind11/pybind11.h>
 
-#include "bindings/registry.h"
+#include "registry.h"
 #include "common/cuda_info.h"
 
 namespace py = pybind11;
@@ -17,4 +17,6 @@ PYBIND11_MODULE(_C, m) {
   cmp_edge::register_online_log_mel(m);
   cmp_edge::register_bfm_recon(m);
   cmp_edge::register_render(m);
+  cmp_edge::register_obj(m);
+  cmp_edge::register_png(m);
 }

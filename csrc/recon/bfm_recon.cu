@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "bfm_recon.h"
+#include "recon/bfm_recon.h"
 
 namespace cmp_edge {
 namespace {

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <string>
 
-#include "bindings/registry.h"
-#include "bindings/signal_arg.h"
+#include "registry.h"
+#include "log_mel/signal_arg.h"
 #include "common/check.h"
-#include "online_log_mel.h"
+#include "log_mel/online_log_mel.h"
 
 namespace py = pybind11;
 

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-#include "log_mel.h"
+#include "log_mel/log_mel.h"
 
 namespace cmp_edge {
 

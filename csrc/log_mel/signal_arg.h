@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "log_mel.h"
+#include "log_mel/log_mel.h"
 
 namespace cmp_edge {
 

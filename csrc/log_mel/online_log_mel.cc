@@ -1,4 +1,4 @@
-#include "online_log_mel.h"
+#include "log_mel/online_log_mel.h"
 
 #include <algorithm>
 #include <cmath>

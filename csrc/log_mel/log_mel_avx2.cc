@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "log_mel.h"
+#include "log_mel/log_mel.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CMP_EDGE_AVX2_KERNEL 1
@@ -20,7 +20,7 @@ namespace kernel_avx2 {
 #pragma GCC target("avx2,fma")
 #endif
 
-#include "log_mel_kernel.inc"
+#include "log_mel/log_mel_kernel.inc"
 
 #if defined(__clang__)
 #pragma clang attribute pop

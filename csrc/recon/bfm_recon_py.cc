@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "bfm_recon.h"
-#include "bindings/registry.h"
+#include "recon/bfm_recon.h"
+#include "registry.h"
 #include "common/check.h"
 
 namespace py = pybind11;

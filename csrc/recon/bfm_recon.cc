@@ -1,5 +1,5 @@
 // Fused 3DMM reconstruction on the CPU (see bfm_recon.h for the data layout).
-#include "bfm_recon.h"
+#include "recon/bfm_recon.h"
 
 #include <algorithm>
 #include <cmath>

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "bindings/registry.h"
-#include "bindings/signal_arg.h"
+#include "registry.h"
+#include "log_mel/signal_arg.h"
 #include "common/check.h"
-#include "log_mel.h"
+#include "log_mel/log_mel.h"
 
 namespace py = pybind11;
 

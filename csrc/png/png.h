@@ -1,0 +1,14 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace cmp_edge {
+
+// Reverses PNG filtering (filter types 0-4) of `height` scanlines, each one
+// filter byte plus width * bpp bytes, into out (height x width * bpp).
+// std::invalid_argument for a wrong data size or an unknown filter type.
+void png_unfilter(const uint8_t* data, size_t size, int64_t height, int64_t width, int bpp,
+                  uint8_t* out);
+
+}  // namespace cmp_edge
