@@ -144,45 +144,66 @@ def _parity_inputs(seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def _torch_outputs(net: nn.Module, x: np.ndarray) -> np.ndarray:
+def _torch_outputs(net: nn.Module, x: np.ndarray) -> list[np.ndarray]:
     with torch.no_grad():
         out = net(torch.from_numpy(x))
-    if isinstance(out, (tuple, list)):
-        out = out[0]
-    return out.detach().cpu().numpy().astype(np.float32)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [o.detach().cpu().numpy().astype(np.float32) for o in outs]
 
 
 def verify_parity(net: nn.Module, onnx_bytes: bytes) -> tuple[float, float, dict[str, float]]:
     """Compare ONNX Runtime with PyTorch on random features of several shapes.
 
+    Every graph output (``params``, and ``embedding`` / ``image`` where exported) is
+    compared with the matching PyTorch output.
+
     Returns:
-        (max abs diff, mean abs diff, per-shape max abs diff) on the ``params`` output.
+        (max abs diff, mean abs diff, per-shape max abs diff) over all outputs.
     """
     sess = _ort_session(onnx_bytes)
+    names = [o.name for o in sess.get_outputs()]
+    if len(names) > 1 and hasattr(net, "forward_outputs"):
+        net = _AllOutputs(net, "image" in names).eval()
     checks: dict[str, float] = {}
     worst = 0.0
     total = 0.0
     count = 0
     for name, x in _parity_inputs().items():
-        ref = _torch_outputs(net, x)
-        (got,) = sess.run(["params"], {"features": x})
-        diff = np.abs(got.astype(np.float64) - ref)
-        checks[name] = float(diff.max())
+        refs = _torch_outputs(net, x)
+        gots = sess.run(names, {"features": x})
+        if len(refs) != len(gots):
+            raise ParityError(f"PyTorch gives {len(refs)} outputs, the graph {names}")
+        diffs = [np.abs(g.astype(np.float64) - r) for g, r in zip(gots, refs, strict=True)]
+        checks[name] = float(max(d.max() for d in diffs))
         worst = max(worst, checks[name])
-        total += float(diff.sum())
-        count += diff.size
+        total += float(sum(d.sum() for d in diffs))
+        count += sum(d.size for d in diffs)
     return worst, total / max(count, 1), checks
 
 
-class _ParamsAndImage(nn.Module):
-    """Exports a distilled model's ``forward_with_image`` (params and generator image)."""
+class _AllOutputs(nn.Module):
+    """Exports a model's ``forward_outputs``: params, the voice embedding (and the image)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, with_image: bool) -> None:
         super().__init__()
         self.net = net
+        self.with_image = with_image
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.net.forward_with_image(features)  # type: ignore[no-any-return]
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outputs = self.net.forward_outputs(features)
+        return tuple(outputs[:3] if self.with_image else outputs[:2])
+
+
+def output_names(net: nn.Module, with_image: bool) -> list[str]:
+    """The graph outputs ``net`` is exported with: ``params``, then ``embedding`` when the
+    network exposes ``forward_outputs`` (the encoder's (B, 64) unit-norm voice embedding),
+    then ``image`` for distilled models."""
+    names = ["params"]
+    if hasattr(net, "forward_outputs"):
+        names.append("embedding")
+    if with_image:
+        names.append("image")
+    return names
 
 
 def export_onnx(
@@ -205,11 +226,10 @@ def export_onnx(
     import onnx
 
     net = net.eval()
-    module: nn.Module = _ParamsAndImage(net).eval() if with_image else net
-    outputs = ["params", "image"] if with_image else ["params"]
-    dynamic = {"features": {0: "batch", 2: "frames"}, "params": {0: "batch"}}
-    if with_image:
-        dynamic["image"] = {0: "batch"}
+    outputs = output_names(net, with_image)
+    module: nn.Module = _AllOutputs(net, with_image).eval() if len(outputs) > 1 else net
+    dynamic = {"features": {0: "batch", 2: "frames"}}
+    dynamic.update({name: {0: "batch"} for name in outputs})
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

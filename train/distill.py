@@ -46,7 +46,6 @@ from train.common import (
     mesh_layer,
     open_train_data,
 )
-from train.data import ImageSampler, TripletSampler
 from train.engine import Context, Task, load_checkpoint, main_for, run_training
 from train.losses import (
     PKT_DIRECTIONS,
@@ -65,6 +64,7 @@ from train.models import (
     VoiceEncoder,
     resize_for_expert,
 )
+from train.samplers import ImageSampler, TripletSampler
 
 __all__ = ["DistillTask", "main"]
 

@@ -45,7 +45,7 @@ import torch
 from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import CmpEdgeError
 from train.common import corpus_face_model_id, load_face_model
-from train.data import VoxCeleb3D, images_to_tensor, load_png, load_xyz
+from train.data import VoxCeleb3D, load_png, load_xyz
 from train.engine import load_checkpoint
 from train.models import (
     EXPERT_INPUT_SIZE,
@@ -57,6 +57,7 @@ from train.models import (
     VoiceEncoder,
     resize_for_expert,
 )
+from train.samplers import images_to_tensor
 
 __all__ = ["evaluate", "format_table", "main"]
 

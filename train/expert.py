@@ -30,9 +30,9 @@ import torch.nn.functional as F
 
 from cmp_edge.errors import CmpEdgeError
 from train.common import adam, add_mobilenet_arguments, load_face_model, open_train_data
-from train.data import ImageSampler
 from train.engine import Context, Task, main_for
 from train.models import EXPERT_INPUT_SIZE, STUDENT_SHAPE_EXPR, MobileNetV2, TorchFaceModel
+from train.samplers import ImageSampler
 from train.supervised import resolve_face_model_id
 
 __all__ = ["ExpertTask", "main"]

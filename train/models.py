@@ -337,6 +337,11 @@ class SupervisedCMP(nn.Module):
         """(B, 64, T) -> (B, 51)."""
         return self.decoder(self.encoder(features))
 
+    def forward_outputs(self, features: Tensor) -> tuple[Tensor, ...]:
+        """(B, 64, T) -> ((B, 51) whitened parameters, (B, 64) unit-norm voice embedding)."""
+        embedding = self.encoder(features)
+        return self.decoder(embedding), embedding
+
 
 class DistilledCMP(nn.Module):
     """Features (B, 64, T) -> (B, 51) whitened parameters through the image path.
@@ -354,9 +359,15 @@ class DistilledCMP(nn.Module):
 
     def forward_with_image(self, features: Tensor) -> tuple[Tensor, Tensor]:
         """(B, 64, T) -> ((B, 51) whitened parameters, (B, 3, 64, 64) generated image)."""
-        image = self.generator(self.encoder(features))
+        params, _embedding, image = self.forward_outputs(features)
+        return params, image
+
+    def forward_outputs(self, features: Tensor) -> tuple[Tensor, ...]:
+        """(B, 64, T) -> ((B, 51) parameters, (B, 64) embedding, (B, 3, 64, 64) image)."""
+        embedding = self.encoder(features)
+        image = self.generator(embedding)
         out = self.student(resize_for_expert(image))[:, STUDENT_SHAPE_EXPR]
-        return torch.cat([torch.zeros_like(out[:, :1]), out], dim=1), image
+        return torch.cat([torch.zeros_like(out[:, :1]), out], dim=1), embedding, image
 
     def forward(self, features: Tensor) -> Tensor:
         """(B, 64, T) -> (B, 51)."""

@@ -28,10 +28,10 @@ from train.common import (
     load_face_model,
     open_train_data,
 )
-from train.data import TripletSampler
 from train.engine import Context, Task, main_for
 from train.losses import triplet_loss
 from train.models import SupervisedDecoder, VoiceEncoder
+from train.samplers import TripletSampler
 
 __all__ = ["SupervisedTask", "main"]
 

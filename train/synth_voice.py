@@ -29,7 +29,7 @@ __all__ = [
     "synthesize",
 ]
 
-SAMPLE_RATE = 16000
+from cmp_edge.audio.signal import SAMPLE_RATE  # noqa: E402
 
 #: Reference vocal-tract length (cm) of the formant table below.
 REFERENCE_VTL_CM = 17.5

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from train.common import adam, add_encoder_arguments, open_train_data
-from train.data import TripletSampler
 from train.engine import Context, Task, main_for
 from train.models import IdentityClassifier, VoiceEncoder
+from train.samplers import TripletSampler
 from train.supervised import resolve_face_model_id
 
 __all__ = ["VoiceEncoderTask", "main"]

@@ -20,7 +20,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.signal import INT16_SCALE
+from cmp_edge.audio.signal import INT16_SCALE, SAMPLE_RATE
 from cmp_edge.errors import AudioError
 
 __all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "load", "resample"]
@@ -154,7 +154,7 @@ def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     return samples, rate
 
 
-def resample(samples: npt.ArrayLike, sr: int, target: int = 16000) -> np.ndarray:
+def resample(samples: npt.ArrayLike, sr: int, target: int = SAMPLE_RATE) -> np.ndarray:
     """Resample a mono signal with a polyphase anti-aliasing filter.
 
     Args:

@@ -98,9 +98,7 @@ def write_outputs(
     with atomic_files(paths, overwrite=force) as temps:
         face.save(temps[0], overwrite=True)
         if params_json:
-            import json
-
-            write_chunks(temps[1], [(json.dumps(face.to_dict(), indent=2) + "\n").encode()])
+            write_chunks(temps[1], [face.params_file(temps[1])])
         if image is not None:
             from cmp_edge.output.render import write_png
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmp_edge.audio.signal import SAMPLE_RATE
 from cmp_edge.cli.console import Console
 from cmp_edge.cli.options import make_reconstructor
 from cmp_edge.cli.outputs import check_audio_input, check_new, output_path, summary_line
@@ -54,7 +55,7 @@ def cmd_stream(args: argparse.Namespace, console: Console) -> int:
     if args.mic:
         import sounddevice as sd
 
-        rate = 16000
+        rate = SAMPLE_RATE
         block = rate * args.chunk_ms // 1000
         with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=block) as mic:
             t_end = time.monotonic() + args.seconds

@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.signal import INT16_SCALE
+from cmp_edge.audio.signal import INT16_SCALE, SAMPLE_RATE
 
 __all__ = ["LogMelOptions", "OnlineLogMel", "log_mel"]
 
@@ -46,7 +46,7 @@ class LogMelOptions:
         floor: lower clamp of the mel power before the natural log (>= 1e-30).
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     n_mels: int = 64
     f_min: float = 20.0
     f_max: float = 7200.0

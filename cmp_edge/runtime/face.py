@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +12,8 @@ import numpy.typing as npt
 
 from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import OutputError
+from cmp_edge.output.mesh import save_mesh
+from cmp_edge.output.params import params_bytes
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
 
@@ -41,6 +41,8 @@ class Face:
         source: the audio file, when known.
         devices: where the stages ran: ``model`` (the first ONNX Runtime provider
             of the session) and ``reconstruct`` ("cpu" or "cuda").
+        embedding: (64,) float32 unit-norm voice embedding the parameters were decoded
+            from, or None when the bundle does not output it.
     """
 
     params: dict[str, Any]
@@ -53,6 +55,7 @@ class Face:
     voiced_s: float = 0.0
     source: str | None = None
     devices: dict[str, str] = field(default_factory=dict)
+    embedding: npt.NDArray[np.float32] | None = None
 
     @property
     def scale(self) -> float:
@@ -65,15 +68,12 @@ class Face:
             [np.atleast_1d(np.asarray(v, np.float64)) for v in self.params.values()]
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly summary: parameters, face model, durations and timings (no mesh)."""
+    def metadata(self) -> dict[str, Any]:
+        """Everything but the parameters and the mesh: source, face model, whitened
+        network output, durations (s), timings (ms) and devices (JSON-friendly)."""
         return {
             "source": self.source,
             "face_model_id": self.face_model_id,
-            "params": {
-                k: (float(v) if np.ndim(v) == 0 else [float(x) for x in np.asarray(v)])
-                for k, v in self.params.items()
-            },
             "whitened": [float(x) for x in self.whitened],
             "num_vertices": int(self.vertices.shape[0]),
             "duration_s": round(float(self.duration_s), 4),
@@ -82,13 +82,43 @@ class Face:
             "devices": dict(self.devices),
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """The parameter file's JSON document: ``{"params": {...}, "metadata": {...}}``.
+
+        ``params``: ``scale`` (float), ``shape`` and ``expr`` (lists of floats);
+        ``metadata``: :meth:`metadata`. Equal to what ``save("x.json")`` writes.
+        """
+        return {
+            "params": {
+                k: (float(v) if np.ndim(v) == 0 else [float(x) for x in np.asarray(v)])
+                for k, v in self.params.items()
+            },
+            "metadata": self.metadata(),
+        }
+
+    def params_file(self, path: str | os.PathLike[str]) -> bytes:
+        """The bytes of this face's parameter file for ``path`` (.json or .npz).
+
+        The .npz also holds the mesh (``vertices`` (N, 3) float32, ``triangles``
+        (F, 3) int32) beside the parameters.
+
+        Raises:
+            OutputError: a suffix other than .json or .npz.
+        """
+        arrays: dict[str, Any] = {
+            k: np.asarray(v, dtype=np.float32) for k, v in self.params.items()
+        }
+        if Path(path).suffix.lower() == ".npz":
+            arrays["vertices"] = self.vertices
+            arrays["triangles"] = self.triangles
+        return params_bytes(path, arrays, self.metadata())
+
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
         """Write the face by suffix; the file appears complete or not at all.
 
         - ``.ply`` (binary little-endian) / ``.obj``: the mesh.
-        - ``.npz``: ``vertices`` (N,3) f32, ``triangles`` (F,3) i32, ``whitened`` (P,),
-          one array per parameter group, and ``face_model_id``.
-        - ``.json``: :meth:`to_dict` (parameters, no mesh).
+        - ``.json`` / ``.npz``: the parameter file (:mod:`cmp_edge.output.params`);
+          the .npz adds the mesh.
 
         Raises:
             OutputError: unknown suffix, missing/unwritable folder, or the file exists
@@ -102,26 +132,10 @@ class Face:
                 f"use one of {', '.join(SAVE_FORMATS)}"
             )
         if suffix in MESH_FORMATS:
-            from cmp_edge.output.mesh import save_mesh
-
             save_mesh(target, self.vertices, self.triangles, overwrite=overwrite)
             return target
-        if suffix == ".npz":
-            buf = io.BytesIO()
-            arrays: dict[str, Any] = {
-                "vertices": self.vertices,
-                "triangles": self.triangles,
-                "whitened": self.whitened,
-                "face_model_id": np.array(self.face_model_id),
-            }
-            for k, v in self.params.items():
-                arrays[f"param_{k}"] = np.asarray(v, dtype=np.float32)
-            np.savez(buf, **arrays)
-            data = buf.getvalue()
-        else:
-            data = (json.dumps(self.to_dict(), indent=2) + "\n").encode()
         with atomic_write(target, overwrite=overwrite) as handle:
-            handle.write(data)
+            handle.write(self.params_file(target))
         return target
 
     def __repr__(self) -> str:

@@ -30,6 +30,7 @@ from cmp_edge.facemodel import FaceModel
 from cmp_edge.features.logmel import log_mel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
+from cmp_edge.model.layout import unwhiten
 from cmp_edge.model.session import open_session, resolve_providers
 from cmp_edge.runtime.batch import iter_files
 from cmp_edge.runtime.face import Face
@@ -94,7 +95,7 @@ class Reconstructor:
         self._threads = threads
         self._mean = self.info.param_mean
         self._std = self.info.param_std
-        self._slices = self.info.slices()
+        self._embedding_output = ["embedding"] if "embedding" in self.info.outputs else []
         self.load_ms = _ms(t0)
 
     # ------------------------------------------------------------------ set-up
@@ -203,11 +204,7 @@ class Reconstructor:
 
     def unwhiten(self, whitened: npt.NDArray[np.float32]) -> dict[str, Any]:
         """Whitened (P,) -> parameters by name (``scale`` float, others float32 arrays)."""
-        values = whitened.astype(np.float64) * self._std + self._mean
-        out: dict[str, Any] = {}
-        for name, sl in self._slices.items():
-            out[name] = float(values[sl][0]) if name == "scale" else values[sl].astype(np.float32)
-        return out
+        return unwhiten(whitened, self._mean, self._std, self.info.param_layout)
 
     def reconstruct(self, params: dict[str, Any]) -> npt.NDArray[np.float32]:
         """(N, 3) float32 vertices for un-whitened parameters (face-model units)."""
@@ -274,9 +271,39 @@ class Reconstructor:
             NoSpeechError: less voiced speech than ``min_voiced_s``.
         """
         t_start = time.perf_counter()
-        what = source or "samples"
-        x = as_mono_float32(samples, sample_rate, what)
         timings: dict[str, float] = {}
+        feats, duration_s, voiced_s = self.network_input(samples, sample_rate, source, timings)
+        t0 = time.perf_counter()
+        whitened, embedding = self._run(feats, ["params", *self._embedding_output])
+        timings["model"] = _ms(t0)
+        face = self.make_face(whitened, timings, duration_s, voiced_s, source)
+        face.embedding = embedding
+        timings["total"] = _ms(t_start)
+        return face
+
+    def network_input(
+        self,
+        samples: Any,
+        sample_rate: int,
+        source: str | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> tuple[npt.NDArray[np.float32], float, float]:
+        """Stages 1-2: samples -> the network input (resample, VAD, log-mel, normalise, pad).
+
+        Args:
+            samples, sample_rate, source: as for :meth:`predict`.
+            timings: if given, receives ``resample``, ``vad`` and ``features`` in ms.
+
+        Returns:
+            ((T, 64) float32 features with T >= ``pad_to``, seconds of audio, voiced seconds).
+
+        Raises:
+            AudioError: empty or invalid samples.
+            NoSpeechError: less voiced speech than ``min_voiced_s``.
+        """
+        what = source or "samples"
+        timings = {} if timings is None else timings
+        x = as_mono_float32(samples, sample_rate, what)
         t0 = time.perf_counter()
         if sample_rate != SAMPLE_RATE:
             x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
@@ -287,14 +314,47 @@ class Reconstructor:
         t0 = time.perf_counter()
         feats = self.features_from_frames(log_mel(voiced, SAMPLE_RATE))
         timings["features"] = _ms(t0)
-        t0 = time.perf_counter()
-        whitened = self.run_model(feats)
-        timings["model"] = _ms(t0)
-        face = self.make_face(
-            whitened, timings, x.shape[0] / SAMPLE_RATE, voiced.shape[0] / SAMPLE_RATE, source
-        )
-        timings["total"] = _ms(t_start)
-        return face
+        return feats, x.shape[0] / SAMPLE_RATE, voiced.shape[0] / SAMPLE_RATE
+
+    @property
+    def has_embedding(self) -> bool:
+        """Whether the bundle outputs the voice embedding (bundles exported since 0.2)."""
+        return bool(self._embedding_output)
+
+    def embed(self, samples: Any, sample_rate: int, *, source: str | None = None) -> np.ndarray:
+        """The speaker's voice embedding: the encoder output the face is decoded from.
+
+        Args:
+            samples, sample_rate, source: as for :meth:`predict`.
+
+        Returns:
+            (64,) float32 with unit L2 norm (cosine similarity = dot product), useful for
+            speaker similarity and for caching.
+
+        Raises:
+            ModelError: the bundle has no ``embedding`` output (exported before it was
+                added); re-export it with ``python -m export``.
+            AudioError, NoSpeechError: as for :meth:`predict`.
+        """
+        if not self._embedding_output:
+            raise ModelError(
+                f"{self.model_path}: this bundle has no 'embedding' output; "
+                "re-export it with `python -m export` to get voice embeddings"
+            )
+        feats, _, _ = self.network_input(samples, sample_rate, source)
+        _, embedding = self._run(feats, ["params", "embedding"])
+        assert embedding is not None
+        return embedding
+
+    def _run(
+        self, features: npt.NDArray[np.float32], names: list[str]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+        """One session run on (T, 64) features: (params (P,), embedding (64,) or None)."""
+        inp = np.ascontiguousarray(np.asarray(features, np.float32).T[None])
+        outs = self._session.run(names, {"features": inp})
+        params = np.asarray(outs[0], dtype=np.float32)[0]
+        embedding = np.asarray(outs[1], dtype=np.float32)[0] if len(outs) > 1 else None
+        return params, embedding
 
     def predict_file(self, path: str | os.PathLike[str]) -> Face:
         """Estimate a face from an audio file (any format soundfile reads: WAV, FLAC, OGG...).

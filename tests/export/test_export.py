@@ -301,3 +301,43 @@ def test_default_bundle_recipe_small(tmp_path: Path) -> None:
     assert prov["config"]["data"] == "data"  # no local paths in the shipped metadata
     assert prov["evaluation"]["test_identities"] >= 1
     assert set(prov["variants_not_shipped"]) >= {"default.fp16.onnx", "default.int8.onnx"}
+
+
+def test_bundles_output_the_voice_embedding(tmp_path: Path, face_model) -> None:  # noqa: ANN001
+    """Exported bundles carry the encoder's embedding; Reconstructor.embed returns it."""
+    from cmp_edge.errors import ModelError
+    from cmp_edge.runtime.reconstructor import Reconstructor
+    from tests.runtime.helpers import export_tiny
+    from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder
+
+    torch.manual_seed(5)
+    net = SupervisedCMP(VoiceEncoder(0.25), SupervisedDecoder()).eval()
+    for module in net.modules():  # non-trivial BatchNorm statistics
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+    report = export_onnx(net, tmp_path / "e.onnx", _meta(face_model))
+    assert report.max_abs_diff <= 1e-4
+    rec = Reconstructor(tmp_path / "e.onnx", threads=1)
+    assert rec.info.outputs == ("params", "embedding") and rec.has_embedding
+    x = synthetic_voice(3.0, seed=4)
+    emb = rec.embed(x, 16000)
+    assert emb.shape == (64,) and emb.dtype == np.float32
+    feats, _, _ = rec.network_input(x, 16000)
+    with torch.no_grad():
+        ref = net.encoder(torch.from_numpy(feats.T[None].copy()))[0].numpy()
+    np.testing.assert_allclose(emb, ref, atol=1e-5)
+    assert np.linalg.norm(emb) == pytest.approx(1.0, abs=1e-5)
+    face = rec.predict(x, 16000)
+    assert face.embedding is not None
+    np.testing.assert_allclose(face.embedding, emb, atol=1e-6)
+    with torch.no_grad():
+        params = net(torch.from_numpy(feats.T[None].copy()))[0].numpy()
+    np.testing.assert_allclose(face.whitened, params, atol=1e-4)
+    # a bundle exported without the embedding (older exports) still loads and predicts
+    old = export_tiny(tmp_path / "old.onnx", face_model)
+    rec_old = Reconstructor(old, threads=1)
+    assert rec_old.info.outputs == ("params",) and not rec_old.has_embedding
+    assert rec_old.predict(x, 16000).embedding is None
+    with pytest.raises(ModelError, match="no 'embedding' output"):
+        rec_old.embed(x, 16000)

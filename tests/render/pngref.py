@@ -1,7 +1,7 @@
 """An independent PNG encoder for tests: any colour type, depth and scanline filter.
 
 Written from the PNG specification without cmp_edge.output.png, so that the readers
-(cmp_edge.output.png, train.data's fallback) are checked against something they do not share.
+(cmp_edge.output.png) are checked against something they do not share.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import trimesh
 from cmp_edge._safe import atomic as _io
 from cmp_edge.errors import OutputError
 from cmp_edge.output import mesh
+from cmp_edge.output import params as param_files
 
 from .meshes import uv_sphere
 
@@ -227,8 +228,8 @@ def test_params_round_trip(tmp_path: Path, suffix: str) -> None:
     }
     meta = {"face_model_id": "cmp-edge-synthetic-v1", "utterance": np.int64(3), "ok": True}
     path = tmp_path / f"p{suffix}"
-    mesh.save_params(path, params, meta)
-    back, back_meta = mesh.load_params(path)
+    param_files.save_params(path, params, meta)
+    back, back_meta = params.load_params(path)
     assert set(back) == set(params)
     for key, value in params.items():
         np.testing.assert_allclose(back[key], value, rtol=0, atol=0)
@@ -239,15 +240,15 @@ def test_params_round_trip(tmp_path: Path, suffix: str) -> None:
 
 def test_params_errors(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="unknown parameter format"):
-        mesh.save_params(tmp_path / "p.txt", {"a": [1]}, {})
+        param_files.save_params(tmp_path / "p.txt", {"a": [1]}, {})
     with pytest.raises(ValueError, match="JSON"):
-        mesh.save_params(tmp_path / "p.json", {"a": [1]}, {"bad": object()})
+        param_files.save_params(tmp_path / "p.json", {"a": [1]}, {"bad": object()})
     assert not (tmp_path / "p.json").exists()
     with pytest.raises(ValueError, match="reserved"):
-        mesh.save_params(tmp_path / "p.npz", {"__metadata__": [1]}, {})
+        param_files.save_params(tmp_path / "p.npz", {"__metadata__": [1]}, {})
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(OutputError, match="cannot read"):
-        mesh.load_params(tmp_path / "broken.json")
+        param_files.load_params(tmp_path / "broken.json")
 
 
 def test_obj_floats_round_trip_exactly(tmp_path: Path) -> None:

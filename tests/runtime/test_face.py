@@ -25,15 +25,21 @@ def test_save_formats(face, tmp_path: Path) -> None:  # noqa: ANN001
         mesh = trimesh.load(str(path), process=False)
         np.testing.assert_allclose(mesh.vertices, face.vertices, rtol=1e-5, atol=1e-4)
         assert len(mesh.faces) == len(face.triangles)
-    data = np.load(face.save(tmp_path / "f.npz"))
-    np.testing.assert_array_equal(data["vertices"], face.vertices)
-    np.testing.assert_array_equal(data["triangles"], face.triangles)
-    assert str(data["face_model_id"]) == face.face_model_id
-    np.testing.assert_allclose(data["param_shape"], face.params["shape"])
+    from cmp_edge.output.params import load_params
+
+    arrays, meta = load_params(face.save(tmp_path / "f.npz"))
+    np.testing.assert_array_equal(arrays["vertices"], face.vertices)
+    np.testing.assert_array_equal(arrays["triangles"], face.triangles)
+    assert meta["face_model_id"] == face.face_model_id
+    np.testing.assert_allclose(arrays["shape"], face.params["shape"])
     info = json.loads(face.save(tmp_path / "f.json").read_text())
-    assert info["face_model_id"] == face.face_model_id
-    assert len(info["params"]["shape"]) == 40 and len(info["whitened"]) == 51
+    assert info == json.loads(json.dumps(face.to_dict()))  # one format for files and the API
+    assert info["metadata"]["face_model_id"] == face.face_model_id
+    assert len(info["params"]["shape"]) == 40 and len(info["metadata"]["whitened"]) == 51
     assert info["params"]["scale"] == pytest.approx(face.scale)
+    json_params, json_meta = load_params(tmp_path / "f.json")
+    np.testing.assert_allclose(json_params["expr"], face.params["expr"], rtol=1e-6)
+    assert json_meta == meta
 
 
 def test_save_errors(face, tmp_path: Path) -> None:  # noqa: ANN001

@@ -10,6 +10,7 @@ import pytest
 
 from tests.train.corpus import make_corpus, write_png
 from train import data as D
+from train import samplers as S
 
 
 def test_split_by_name() -> None:
@@ -38,7 +39,7 @@ def test_meta_and_splits(corpus: Path) -> None:
 
 def test_triplet_batches(corpus: Path) -> None:
     train = D.VoxCeleb3D(corpus, "train")
-    sampler = D.TripletSampler(train, batch_size=8, seed=3, crop=(30, 200))
+    sampler = S.TripletSampler(train, batch_size=8, seed=3, crop=(30, 200))
     b = sampler.batch(5)
     length = b.anchor.shape[2]
     assert 30 <= length <= 200
@@ -56,7 +57,7 @@ def test_triplet_batches(corpus: Path) -> None:
 
 def test_positive_is_another_utterance_of_the_speaker(corpus: Path) -> None:
     train = D.VoxCeleb3D(corpus, "train")
-    long = D.TripletSampler(train, batch_size=16, seed=0, crop=(500, 500))
+    long = S.TripletSampler(train, batch_size=16, seed=0, crop=(500, 500))
     b = long.batch(0)  # crops longer than every utterance: whole utterances tiled
     for i in range(16):
         sp = train.speakers[int(b.speaker[i])]
@@ -79,7 +80,7 @@ def test_crop_or_tile() -> None:
 
 def test_images(corpus: Path) -> None:
     train = D.VoxCeleb3D(corpus, "train", require_images=True)
-    sampler = D.ImageSampler(train, batch_size=5, seed=0, size=40)
+    sampler = S.ImageSampler(train, batch_size=5, seed=0, size=40)
     b = sampler.batch(0)
     assert tuple(b.images.shape) == (5, 3, 40, 40)
     assert float(b.images.min()) >= -1.0 and float(b.images.max()) <= 1.0
@@ -87,14 +88,14 @@ def test_images(corpus: Path) -> None:
 
 
 @pytest.mark.parametrize("filt", [1, 2, 3, 4])
-def test_png_fallback_filters(tmp_path: Path, filt: int) -> None:
+def test_load_png_filters(tmp_path: Path, filt: int) -> None:
     from tests.render.pngref import filter_rows, png_bytes
 
     rng = np.random.default_rng(filt)
     img = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
     path = tmp_path / "f.png"
     path.write_bytes(png_bytes(5, 7, 2, filter_rows(img.reshape(7, 15), filt, 3)))
-    np.testing.assert_array_equal(D._read_png_fallback(path), img)
+    np.testing.assert_array_equal(D.load_png(path), img)
 
 
 def test_png_roundtrip_and_errors(tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_broken_corpus(tmp_path: Path) -> None:
     one = D.VoxCeleb3D(root, "train")  # the identity without faces is skipped
     assert len(one) == 1
     with pytest.raises(D.DataError, match="at least 2 speakers"):
-        D.TripletSampler(one, 4, 0)
+        S.TripletSampler(one, 4, 0)
     shutil.rmtree(root / "preprocessed_MFCC")
     with pytest.raises(D.DataError, match="voice folder not found"):
         D.VoxCeleb3D(root, "train")

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from train import expert
-from train.data import DataError, ImageSampler, VoxCeleb3D
+from train.data import DataError, VoxCeleb3D
 from train.face_pool import POOL_STREAM, render_pool
+from train.samplers import ImageSampler
 
 
 def test_pool_is_a_pure_function_of_its_arguments() -> None:
