@@ -13,10 +13,20 @@ directly (``libcuda``: ``cuInit`` + ``cuDeviceGetCount``) through ctypes.
 from __future__ import annotations
 
 import ctypes
+import math
+import os
 import sys
 from typing import Any
 
-__all__ = ["device_count", "driver_device_count", "ext", "native_kernels"]
+__all__ = [
+    "available_cores",
+    "check_seconds",
+    "device_count",
+    "driver_device_count",
+    "ext",
+    "native_kernels",
+    "resolve_threads",
+]
 
 _DRIVER_NAMES = ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so")
 
@@ -68,3 +78,39 @@ def device_count() -> int:
         except Exception:
             return 0
     return driver_device_count()
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one), >= 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(threads: int | None, what: str = "threads") -> int:
+    """The one meaning of ``threads`` in cmp-edge: None = all available cores, else the
+    given count, never more than :func:`available_cores`.
+
+    Raises:
+        ValueError: not None and not a positive integer (booleans and floats refused).
+    """
+    if threads is None:
+        return available_cores()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"{what}: {threads!r} is invalid; pass a positive integer or None")
+    return min(int(threads), available_cores())
+
+
+def check_seconds(value: float, what: str) -> float:
+    """A finite, non-negative number of seconds as float.
+
+    Raises:
+        ValueError: NaN, infinite, negative or not a number.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what}: {value!r} is not a number of seconds")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{what}: {value!r} must be a finite number of seconds >= 0")
+    return seconds

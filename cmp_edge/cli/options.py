@@ -75,7 +75,11 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "--device", choices=("cpu", "cuda"), default="cpu", help="where to run (default cpu)"
     )
     g.add_argument(
-        "--threads", type=int, metavar="N", help="ONNX Runtime threads (default: all cores)"
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads of one prediction: ONNX Runtime and the 3DMM reconstruction "
+        "(default: all cores)",
     )
     g.add_argument(
         "--min-speech",
@@ -102,12 +106,11 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 
 # --------------------------------------------------------------------------- helpers
 def make_reconstructor(args: argparse.Namespace, console: Console) -> Reconstructor:
-    from cmp_edge.model.session import CPU, CUDA
+    from cmp_edge.model.session import CUDA
     from cmp_edge.runtime.reconstructor import Reconstructor
 
     if args.threads is not None and args.threads < 1:
         raise CmpEdgeError(f"--threads {args.threads}: must be at least 1; pass e.g. --threads 2")
-    providers = [CUDA, CPU] if args.device == "cuda" else [CPU]
     if args.device == "cuda":
         import onnxruntime
 
@@ -117,9 +120,9 @@ def make_reconstructor(args: argparse.Namespace, console: Console) -> Reconstruc
     rec = Reconstructor(
         args.model,
         args.face_model,
-        providers=providers,
         threads=args.threads,
-        min_voiced_s=args.min_speech,
+        device=args.device,
+        min_speech_s=args.min_speech,
         vad=args.vad,
     )
     if args.model is None:

@@ -17,10 +17,36 @@ from cmp_edge.errors import ModelError
 if TYPE_CHECKING:  # pragma: no cover
     import onnxruntime
 
-__all__ = ["CPU", "CUDA", "open_session", "ort_providers", "resolve_providers"]
+__all__ = [
+    "CPU",
+    "CUDA",
+    "DEVICES",
+    "open_session",
+    "ort_providers",
+    "providers_for",
+    "resolve_providers",
+]
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+DEVICES = ("cpu", "cuda")
+"""Device names of the API (``device=``) and the CLI (``--device``)."""
+
+
+def providers_for(device: str | None, providers: Sequence[str] | None) -> list[str] | None:
+    """Providers for a device name: "cuda" -> [CUDA, CPU], "cpu" -> [CPU]; None keeps
+    ``providers`` (None: CPU only).
+
+    Raises:
+        ModelError: an unknown device, or a device together with providers.
+    """
+    if device is None:
+        return None if providers is None else list(providers)
+    if device not in DEVICES:
+        raise ModelError(f"device: {device!r} is unknown; use 'cpu' or 'cuda'")
+    if providers is not None:
+        raise ModelError("pass either device or providers, not both")
+    return [CUDA, CPU] if device == "cuda" else [CPU]
 
 
 def ort_providers() -> list[str]:

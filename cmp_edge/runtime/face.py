@@ -105,9 +105,7 @@ class Face:
         Raises:
             OutputError: a suffix other than .json or .npz.
         """
-        arrays: dict[str, Any] = {
-            k: np.asarray(v, dtype=np.float32) for k, v in self.params.items()
-        }
+        arrays: dict[str, Any] = {k: np.asarray(v) for k, v in self.params.items()}
         if Path(path).suffix.lower() == ".npz":
             arrays["vertices"] = self.vertices
             arrays["triangles"] = self.triangles

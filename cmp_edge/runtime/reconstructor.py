@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge._native import check_seconds, resolve_threads
 from cmp_edge.audio.decode import load, resample
 from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
 from cmp_edge.audio.vad import remove_silence
@@ -31,7 +33,7 @@ from cmp_edge.features.logmel import log_mel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
 from cmp_edge.model.layout import unwhiten
-from cmp_edge.model.session import open_session, resolve_providers
+from cmp_edge.model.session import open_session, providers_for, resolve_providers
 from cmp_edge.runtime.batch import iter_files
 from cmp_edge.runtime.face import Face
 from cmp_edge.runtime.stream import Stream
@@ -55,16 +57,20 @@ class Reconstructor:
             None: the file named in the bundle metadata, else the built-in default
             when the bundle was made for it.
         providers: ONNX Runtime execution providers, e.g.
-            ``["CUDAExecutionProvider", "CPUExecutionProvider"]``; None -> CPU only.
-            The providers actually used are in :attr:`providers`. With CUDA asked
-            for and a GPU present, the 3DMM reconstruction runs on it as well when
+            ``["CUDAExecutionProvider", "CPUExecutionProvider"]``; None -> from
+            ``device``. The providers actually used are in :attr:`providers`. With CUDA
+            asked for and a GPU present, the 3DMM reconstruction runs on it as well when
             the extension has CUDA kernels; :attr:`reconstruct_device` ("cpu" or
             "cuda") says where it runs.
-        threads: intra-op threads of ONNX Runtime (None: its default, all cores).
-        min_voiced_s: shortest voiced speech accepted, in seconds; less raises
-            :class:`~cmp_edge.errors.NoSpeechError` rather than guessing a face.
+        threads: CPU threads of one prediction: ONNX Runtime's intra-op pool and the
+            3DMM reconstruction (None: all available cores; never more than those).
+        device: "cpu" (default) or "cuda" (CLI ``--device``): shorthand for the providers.
+        min_speech_s: shortest voiced speech accepted, in seconds (CLI
+            ``--min-speech``); less raises :class:`~cmp_edge.errors.NoSpeechError`
+            rather than guessing a face.
         vad: remove silence with the voice activity detector (spec section 2);
-            False uses all of the audio (for recordings the detector rejects).
+            False (CLI ``--no-vad``) uses all of the audio.
+        min_voiced_s: former name of ``min_speech_s`` (deprecated).
 
     Raises:
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
@@ -78,21 +84,31 @@ class Reconstructor:
         providers: Sequence[str] | None = None,
         threads: int | None = None,
         *,
-        min_voiced_s: float = 0.5,
+        device: str | None = None,
+        min_speech_s: float = 0.5,
         vad: bool = True,
+        min_voiced_s: float | None = None,
     ) -> None:
         t0 = time.perf_counter()
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise ModelError(f"threads: {threads!r} is invalid; pass a positive integer")
+        if min_voiced_s is not None:
+            warnings.warn(
+                "Reconstructor(min_voiced_s=...) is deprecated; use min_speech_s",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            min_speech_s = min_voiced_s
+        try:
+            self.threads: int = resolve_threads(threads)
+            self.min_speech_s: float = check_seconds(min_speech_s, "min_speech_s")
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
         path = resolve_model_path(model)
-        wanted, self.reconstruct_device = resolve_providers(providers)
-        self._session = open_session(path, wanted, threads)
+        wanted, self.reconstruct_device = resolve_providers(providers_for(device, providers))
+        self._session = open_session(path, wanted, self.threads)
         self.info: BundleInfo = read_bundle(path, self._session)
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
-        self.min_voiced_s = float(min_voiced_s)
         self.vad = bool(vad)
-        self._threads = threads
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._embedding_output = ["embedding"] if "embedding" in self.info.outputs else []
@@ -176,10 +192,10 @@ class Reconstructor:
                 f"{what}: no voiced speech found; record speech (a few seconds of one voice), "
                 "or use all of the audio with --no-vad (vad=False)"
             )
-        if seconds < self.min_voiced_s:
+        if seconds < self.min_speech_s:
             raise NoSpeechError(
-                f"{what}: only {seconds:.2f} s of voiced speech (need {self.min_voiced_s:.2f} s); "
-                "record a longer sample or lower min_voiced_s (--min-speech)"
+                f"{what}: only {seconds:.2f} s of voiced speech (need {self.min_speech_s:.2f} s); "
+                "record a longer sample or lower the minimum speech"
             )
 
     def run_model(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -220,7 +236,7 @@ class Reconstructor:
             expr,
             scale=float(params["scale"]),
             device=self.reconstruct_device,
-            threads=self._threads,
+            threads=self.threads,
         )
         return np.asarray(verts, dtype=np.float32)
 
@@ -268,7 +284,7 @@ class Reconstructor:
 
         Raises:
             AudioError: empty or invalid samples.
-            NoSpeechError: less voiced speech than ``min_voiced_s``.
+            NoSpeechError: less voiced speech than ``min_speech_s``.
         """
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
@@ -299,7 +315,7 @@ class Reconstructor:
 
         Raises:
             AudioError: empty or invalid samples.
-            NoSpeechError: less voiced speech than ``min_voiced_s``.
+            NoSpeechError: less voiced speech than ``min_speech_s``.
         """
         what = source or "samples"
         timings = {} if timings is None else timings

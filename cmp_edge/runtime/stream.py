@@ -45,7 +45,7 @@ class Pipeline(Protocol):
     """What a :class:`Stream` needs from the shared model (a ``Reconstructor``)."""
 
     vad: bool
-    min_voiced_s: float
+    min_speech_s: float
 
     @property
     def pad_to(self) -> int: ...  # noqa: D102
@@ -73,7 +73,8 @@ class Stream:
 
     Args:
         reconstructor: the shared model.
-        min_voiced_s: voiced seconds before :meth:`current` gives a first estimate.
+        min_speech_s: voiced seconds before :meth:`current` gives a first estimate
+            (None: the reconstructor's ``min_speech_s``, the minimum of the final result).
         refresh_s: new voiced seconds between two provisional estimates.
         window_s: provisional estimates use at most the last ``window_s`` voiced
             seconds (bounds their cost); :meth:`result` always uses everything.
@@ -85,10 +86,20 @@ class Stream:
         self,
         reconstructor: Pipeline,
         *,
-        min_voiced_s: float = 1.0,
+        min_speech_s: float | None = None,
         refresh_s: float = 1.0,
         window_s: float = 60.0,
+        min_voiced_s: float | None = None,
     ) -> None:
+        if min_voiced_s is not None:
+            warnings.warn(
+                "create_stream(min_voiced_s=...) is deprecated; use min_speech_s",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            min_speech_s = min_voiced_s
+        if min_speech_s is None:
+            min_speech_s = reconstructor.min_speech_s
         self._rec = reconstructor
         self._lock = threading.Lock()
         use_vad = getattr(reconstructor, "vad", True)
@@ -96,7 +107,7 @@ class Stream:
         self._mel = OnlineLogMel(LogMelOptions.preset("cmp"))
         self._frames = RunningFrames()
         self._hop = 160
-        self.min_frames = int(round(min_voiced_s * 100))
+        self.min_frames = max(1, int(round(min_speech_s * 100)))
         self.refresh_frames = max(1, int(round(refresh_s * 100)))
         self.window_frames = max(1, int(round(window_s * 100)))
         self._sample_rate: int | None = None
@@ -206,7 +217,7 @@ class Stream:
 
     # ------------------------------------------------------------------ output
     def current(self) -> Face | None:
-        """The latest provisional face, or None before ``min_voiced_s`` of speech.
+        """The latest provisional face, or None before ``min_speech_s`` of speech.
 
         Recomputed (encoder run) when ``refresh_s`` voiced seconds arrived since the
         last estimate; otherwise the cached estimate is returned. After

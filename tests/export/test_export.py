@@ -268,18 +268,20 @@ def test_distilled_checkpoint_with_image(tmp_path: Path, face_model) -> None:  #
     out = tmp_path / "distilled.onnx"
     assert export_main(["--ckpt", str(tmp_path / "last.pt"), "-o", str(out), "--with-image"]) == 0
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    assert [o.name for o in sess.get_outputs()] == ["params", "image"]
+    assert [o.name for o in sess.get_outputs()] == ["params", "embedding", "image"]
     x = np.random.default_rng(0).standard_normal((2, 64, 700)).astype(np.float32)
-    params, image = sess.run(None, {"features": x})
+    params, embedding, image = sess.run(None, {"features": x})
     net = DistilledCMP(nets["voice_encoder"], nets["generator"], nets["student"]).eval()
     with torch.no_grad():
         ref = net(torch.from_numpy(x)).numpy()
-        ref_image = nets["generator"](nets["voice_encoder"](torch.from_numpy(x))).numpy()
+        ref_embedding = nets["voice_encoder"](torch.from_numpy(x))
+        ref_image = nets["generator"](ref_embedding).numpy()
     np.testing.assert_allclose(params, ref, atol=1e-4)
+    np.testing.assert_allclose(embedding, ref_embedding.numpy(), atol=1e-5)
     np.testing.assert_allclose(image, ref_image, atol=1e-4)
     assert image.shape == (2, 3, 64, 64)
     rec = Reconstructor(out, threads=1)
-    assert rec.info.kind == "distill" and rec.info.outputs == ("params", "image")
+    assert rec.info.kind == "distill" and rec.info.outputs == ("params", "embedding", "image")
     assert np.all(np.isfinite(rec.predict(synthetic_voice(2.0), 16000).vertices))
 
 

@@ -362,7 +362,7 @@ def test_infer_device_cuda(bundle, voice_wav, tmp_path: Path, monkeypatch, devic
     assert code == 0, err
     assert "ONNX Runtime runs on CPU" in err and "reconstruction on cpu" in err
     assert "CUDAExecutionProvider" not in err  # never asked of ONNX Runtime here
-    assert json.loads(out.read_text())["devices"] == {
+    assert json.loads(out.read_text())["metadata"]["devices"] == {
         "model": "CPUExecutionProvider",
         "reconstruct": "cpu",
     }
@@ -472,7 +472,9 @@ def test_no_vad_uses_all_audio(bundle, tmp_path: Path) -> None:  # noqa: ANN001
     assert_one_line_error(code, err, "no voiced speech", "--no-vad")
     code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle, "--no-vad")
     assert code == 0, err
-    assert json.loads((tmp_path / "a.json").read_text())["voiced_s"] == pytest.approx(2.0)
+    assert json.loads((tmp_path / "a.json").read_text())["metadata"]["voiced_s"] == pytest.approx(
+        2.0
+    )
     code, stdout, err = run("stream", quiet, "--model", bundle, "--no-vad")
     assert code == 0, err
     assert "voiced 2.0 s" in stdout

@@ -354,7 +354,7 @@ def test_cuda_request_reports_devices(bundle, voice16k, monkeypatch, kernels: bo
     face = rec.predict(voice16k, 16000)
     assert used == [device]
     assert face.devices == {"model": "CPUExecutionProvider", "reconstruct": device}
-    assert face.to_dict()["devices"] == face.devices
+    assert face.to_dict()["metadata"]["devices"] == face.devices
 
 
 @pytest.mark.gpu

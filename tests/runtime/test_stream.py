@@ -64,7 +64,7 @@ def test_stream_result_equals_predict(rec, speech, chunk: int) -> None:  # noqa:
 
 def test_stream_refresh_schedule(rec) -> None:  # noqa: ANN001
     x = synthetic_voice(4.0)
-    stream = rec.create_stream(min_voiced_s=1.0, refresh_s=1.0)
+    stream = rec.create_stream(min_speech_s=1.0, refresh_s=1.0)
     faces = []
     for c in _chunks(x, 800):
         stream.accept_waveform(16000, c)
