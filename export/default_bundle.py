@@ -105,36 +105,35 @@ def evaluate(model: Path, data: Path, utterances: int = 3) -> dict[str, Any]:
     the same for always predicting the prior mean (0), and the mean per-coefficient
     Pearson correlation across identities.
     """
-    import csv
-
     from cmp_edge import metrics
+    from cmp_edge.model.layout import BFM_SHAPE
     from cmp_edge.runtime.reconstructor import Reconstructor
+    from train.data import read_meta
 
     rec = Reconstructor(model, threads=2)
     fm = rec.face_model
     lm = {n: int(fm.landmarks[n]) for pair in metrics.WIDTH_PAIRS.values() for n in pair}
 
     def mesh(params: np.ndarray) -> np.ndarray:
-        verts = fm.reconstruct(params[:40], params[199:209], threads=2)
+        verts = fm.reconstruct(params[:40], params[BFM_SHAPE : BFM_SHAPE + 10], threads=2)
         return np.asarray(verts, dtype=np.float64).reshape(-1, 3)
 
-    with (data / "vox1_meta.csv").open() as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = read_meta(data / "vox1_meta.csv")
     train_params = [
         np.load(p).astype(np.float64)
         for row in rows
-        if row["Set"] != "test"
-        for p in sorted((data / "faces" / row["VGGFace1 ID"]).glob("*.npy"))
+        if row.set_name != "test"
+        for p in sorted((data / "faces" / row.name).glob("*.npy"))
     ]
     oracle_mesh = mesh(np.mean(train_params, axis=0))
     preds, truth = [], []
     are_model: dict[str, list[dict[str, float]]] = {}
     are_oracle: dict[str, list[dict[str, float]]] = {}
     for row in rows:
-        if row["Set"] != "test":
+        if row.set_name != "test":
             continue
-        name = row["VGGFace1 ID"]
-        wavs = sorted((data / "wav" / row["VoxCeleb1 ID"]).rglob("*.wav"))[:utterances]
+        name = row.name
+        wavs = sorted((data / "wav" / row.vox_id).rglob("*.wav"))[:utterances]
         faces = sorted((data / "faces" / name).glob("*.npy"))
         if not wavs or not faces:
             continue
@@ -166,13 +165,12 @@ def evaluate(model: Path, data: Path, utterances: int = 3) -> dict[str, Any]:
 
 
 def _test_wavs(data: Path, per_identity: int = 3) -> list[Path]:
-    import csv
+    from train.data import read_meta
 
-    with (data / "vox1_meta.csv").open() as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["Set"] == "test"]
     out: list[Path] = []
-    for row in rows:
-        out += sorted((data / "wav" / row["VoxCeleb1 ID"]).rglob("*.wav"))[:per_identity]
+    for row in read_meta(data / "vox1_meta.csv"):
+        if row.set_name == "test":
+            out += sorted((data / "wav" / row.vox_id).rglob("*.wav"))[:per_identity]
     return out
 
 
