@@ -30,7 +30,7 @@ def atomic_write(path: str | os.PathLike[str], *, overwrite: bool = True) -> Ite
     if not folder.is_dir():
         raise OutputError(f"{target}: folder {folder} does not exist; create it first")
     if not overwrite and target.exists():
-        raise OutputError(f"{target}: file exists; pass --force (overwrite=True) to replace it")
+        raise OutputError(f"{target}: file exists; pass overwrite=True to replace it")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -93,7 +93,7 @@ def check_targets(
         if target.is_dir():
             raise OutputError(f"{target}: is a folder; give a file name")
         if not overwrite and target.exists():
-            raise OutputError(f"{target}: file exists; pass --force (overwrite=True) to replace it")
+            raise OutputError(f"{target}: file exists; pass overwrite=True to replace it")
         if not os.access(folder, os.W_OK):
             raise OutputError(f"{target}: folder {folder} is not writable; choose another folder")
     return targets

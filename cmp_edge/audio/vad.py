@@ -176,6 +176,6 @@ def remove_silence(samples16k: npt.ArrayLike) -> npt.NDArray[np.float32]:
         raise NoSpeechError(
             f"no speech found in {seconds:.2f} s of audio (the voice activity detector "
             "removed everything); use a recording with audible speech, or pass vad=False "
-            "(--no-vad) to use all of the audio"
+            "to use all of the audio"
         )
     return np.concatenate(blocks)

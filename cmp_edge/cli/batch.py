@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmp_edge.cli.console import PROG, Console
+from cmp_edge.cli.console import PROG, Console, cli_words
 from cmp_edge.cli.manifest import batch_items
 from cmp_edge.cli.options import make_reconstructor
 from cmp_edge.errors import CmpEdgeError, OutputError
@@ -80,7 +80,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
             if isinstance(result, CmpEdgeError):
                 failed += 1
                 row.update(status="failed", error=str(result))
-                console.debug(f"{PROG}: error: {result}")
+                console.debug(f"{PROG}: error: {cli_words(str(result))}")
             else:
                 done += 1
                 row.update(

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, TextIO
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
+from typing import TextIO
 
 PROG = "cmp-edge"
 
@@ -23,12 +19,37 @@ class Console:
             print(text, file=self.out, flush=True)
 
     def note(self, text: str) -> None:
+        """``cmp-edge: note: <text>`` on stderr (hidden by -q)."""
         if not self.quiet:
-            print(text, file=self.err, flush=True)
+            print(f"{PROG}: note: {text}", file=self.err, flush=True)
 
     def debug(self, text: str) -> None:
         if self.verbose and not self.quiet:
             print(text, file=self.err, flush=True)
+
+
+#: API words in messages -> the CLI's words (API messages speak API, CLI messages speak CLI).
+CLI_WORDS: tuple[tuple[str, str], ...] = (
+    ("pass overwrite=True to replace it", "pass --force to replace it"),
+    ("pass vad=False", "pass --no-vad"),
+    ("with vad=False", "with --no-vad"),
+    ("(vad=False)", "(--no-vad)"),
+    ("lower min_speech_s", "lower --min-speech"),
+    ("min_speech_s", "--min-speech"),
+    ("pass its file as face_model=...", "pass its file with --face-model"),
+    ("pass face_model=...", "pass --face-model"),
+    ("given to model=", "given to --model"),
+    ("itself to model=", "itself to --model"),
+    ("device='cuda'", "--device cuda"),
+    ("device='cpu'", "--device cpu"),
+)
+
+
+def cli_words(message: str) -> str:
+    """``message`` with the API's argument names replaced by the CLI's options."""
+    for api, cli in CLI_WORDS:
+        message = message.replace(api, cli)
+    return message
 
 
 def route_warnings(console: Console) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from cmp_edge.cli.console import PROG, Console
+from cmp_edge.cli.console import PROG, Console, cli_words
 from cmp_edge.cli.options import make_reconstructor
 from cmp_edge.cli.outputs import (
     check_audio_input,
@@ -18,9 +17,6 @@ from cmp_edge.cli.outputs import (
     write_outputs,
 )
 from cmp_edge.errors import CmpEdgeError, OutputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 
 # --------------------------------------------------------------------------- commands
@@ -37,8 +33,9 @@ def cmd_infer(args: argparse.Namespace, console: Console) -> int:
         )
     out = Path(args.output) if args.output else None
     if out is not None and (many or out.is_dir() or args.output.endswith(("/", os.sep))):
-        if not out.is_dir():
-            raise OutputError(f"{out}: output folder does not exist; create it first")
+        if not out.is_dir():  # created like `batch` does (after the checks below)
+            if out.exists():
+                raise OutputError(f"{out}: exists and is not a folder; give a folder for -o")
         fmt = args.format or "ply"
         outputs = [out / f"{p.stem}.{fmt}" for p in inputs]
     elif out is not None:
@@ -55,6 +52,15 @@ def cmd_infer(args: argparse.Namespace, console: Console) -> int:
         for o, x in (("--params-json", args.params_json), ("--render", args.render))
         if x
     ]
+    for folder in {o.parent for o in outputs}:
+        if not folder.exists():
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise OutputError(
+                    f"{folder}: cannot create the output folder ({exc.strerror}); "
+                    "check the path and permissions"
+                ) from None
     check_new([*outputs, *extras], args.force, named)
 
     rec = make_reconstructor(args, console)
@@ -67,7 +73,7 @@ def cmd_infer(args: argparse.Namespace, console: Console) -> int:
             if not many:
                 raise
             failures += 1
-            print(f"{PROG}: error: {exc}", file=console.err, flush=True)
+            print(f"{PROG}: error: {cli_words(str(exc))}", file=console.err, flush=True)
             continue
         console.info(summary_line(face, target))
         console.debug(format_timings(face))

@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import json
+from typing import Any, TextIO
 
 from cmp_edge.cli.console import Console
 from cmp_edge.cli.options import DEFAULT_MODEL_NOTE
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+
+def _section(title: str, rows: dict[str, Any], out: TextIO) -> None:
+    print(f"{title}:", file=out)
+    width = max((len(k) for k in rows), default=0)
+    for key, value in rows.items():
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+        elif isinstance(value, list):
+            text = _short(value)
+        else:
+            text = str(value)
+        print(f"  {key:{width}s}  {text}", file=out)
+
+
+def _short(value: Any, limit: int = 90) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def cmd_info(args: argparse.Namespace, console: Console) -> int:
-    import json
-
+    """Print a bundle's metadata in readable sections (``--json``: one JSON document)."""
     from cmp_edge.model.bundle import read_bundle
 
     info = read_bundle(args.model, option="`cmp-edge info`")
     summary = info.summary()
     if args.json:
-        print(json.dumps(summary, indent=2), file=console.out)
+        print(json.dumps(summary, indent=2, default=str), file=console.out)
         return 0
-    for key, value in summary.items():
-        text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-        print(f"{key:16s} {text}", file=console.out)
+    provenance = summary.pop("provenance", None)
+    _section("model", summary, console.out)
+    if isinstance(provenance, dict) and provenance:
+        flat = {k: v for k, v in provenance.items() if not isinstance(v, dict)}
+        nested = {k: v for k, v in provenance.items() if isinstance(v, dict)}
+        if flat:
+            _section("provenance", flat, console.out)
+        for key, value in nested.items():
+            _section(f"provenance.{key}", value, console.out)
     if args.model is None:
-        print(DEFAULT_MODEL_NOTE, file=console.out)
+        print(f"note: {DEFAULT_MODEL_NOTE}", file=console.out)
     return 0

@@ -15,10 +15,10 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from cmp_edge.cli.batch import cmd_batch
-from cmp_edge.cli.console import PROG, Console, route_warnings
+from cmp_edge.cli.console import PROG, Console, cli_words, route_warnings
 from cmp_edge.cli.infer import cmd_infer
 from cmp_edge.cli.info import cmd_info
 from cmp_edge.cli.options import (
@@ -30,9 +30,6 @@ from cmp_edge.cli.options import (
 )
 from cmp_edge.cli.stream import cmd_stream
 from cmp_edge.errors import CmpEdgeError
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +109,7 @@ def main(
             route_warnings(console)
             return COMMANDS[args.command](args, console)
     except CmpEdgeError as exc:
-        print(f"{PROG}: error: {exc}", file=err, flush=True)
+        print(f"{PROG}: error: {cli_words(str(exc))}", file=err, flush=True)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no partial outputs were left", file=err, flush=True)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cmp_edge.cli.outputs import AUDIO_MAGIC, AUDIO_SUFFIXES
 from cmp_edge.errors import AudioError, OutputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 
 def read_manifest(path: Path) -> list[Path]:

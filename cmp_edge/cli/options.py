@@ -18,10 +18,9 @@ FORMATS = ("ply", "obj", "npz", "json")
 
 
 DEFAULT_MODEL_NOTE = (
-    "note: using the built-in default model, trained on SYNTHETIC voices and faces: it shows "
-    "the pipeline working, not a person's real face. For real estimates train on Voxceleb-3D "
-    "(python -m train.supervised) or convert the published CMP checkpoints (python -m export), "
-    "then pass --model."
+    "the built-in default model was trained on SYNTHETIC voices: the face shows the pipeline "
+    "working, not the speaker's real face; pass --model with a bundle trained on real "
+    "speakers for real estimates (see the README, section Models)"
 )
 
 
@@ -135,7 +134,7 @@ def make_reconstructor(args: argparse.Namespace, console: Console) -> Reconstruc
             if CUDA in ort_providers()
             else "this ONNX Runtime has no CUDA provider; pip install onnxruntime-gpu"
         )
-        console.note(f"note: CUDA was requested but ONNX Runtime runs on CPU here: {why}")
+        console.note(f"CUDA was requested but ONNX Runtime runs on CPU here: {why}")
     console.debug(
         f"model {rec.model_path} ({rec.info.kind}), face model {rec.face_model_id}, "
         f"providers {', '.join(rec.providers)}, reconstruction on {rec.reconstruct_device}, "

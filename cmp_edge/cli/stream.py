@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cmp_edge.audio.signal import SAMPLE_RATE
 from cmp_edge.cli.console import Console
 from cmp_edge.cli.options import make_reconstructor
 from cmp_edge.cli.outputs import check_audio_input, check_new, output_path, summary_line
 from cmp_edge.errors import CmpEdgeError
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 
 def cmd_stream(args: argparse.Namespace, console: Console) -> int:

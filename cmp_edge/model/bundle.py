@@ -57,10 +57,10 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / "default.onnx"
 
 
-def resolve_model_path(model: str | os.PathLike[str] | None, *, option: str = "--model") -> Path:
+def resolve_model_path(model: str | os.PathLike[str] | None, *, option: str = "model=") -> Path:
     """The ``.onnx`` file for ``model``: None -> default bundle; a folder -> its single .onnx.
 
-    ``option`` is how the user gave the path (for messages), e.g. ``"--model"``.
+    ``option`` is how the user gave the path (for messages), e.g. ``"model="``.
 
     Raises:
         ModelError: the path does not exist, or a folder holds no or several .onnx files.
@@ -269,7 +269,7 @@ def read_bundle(
     model: str | os.PathLike[str] | None,
     session: onnxruntime.InferenceSession | None = None,
     *,
-    option: str = "--model",
+    option: str = "model=",
 ) -> BundleInfo:
     """Locate, open (if no ``session`` is given) and validate a bundle; return its metadata.
 

@@ -75,7 +75,7 @@ def resolve_providers(
     if CUDA in wanted:
         if _native.device_count() <= 0:
             raise ModelError(
-                "--device cuda: no CUDA device is visible; use --device cpu (the default)"
+                "device='cuda': no CUDA device is visible; use device='cpu' (the default)"
             )
         if _native.native_kernels():
             device = "cuda"

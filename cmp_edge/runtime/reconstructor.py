@@ -130,7 +130,7 @@ class Reconstructor:
             if not info.face_model_file.is_file():
                 raise FaceModelError(
                     f"{where}: the face model named by {info.path.name} is missing; "
-                    "keep it beside the .onnx file or pass --face-model"
+                    "keep it beside the .onnx file or pass face_model=..."
                 )
             fm = FaceModel.load(info.face_model_file)
         else:
@@ -138,7 +138,7 @@ class Reconstructor:
             if info.face_model_id != default.id:
                 raise FaceModelError(
                     f"{info.path}: the model needs face model {info.face_model_id!r}; "
-                    "pass its file with --face-model (face_model=...)"
+                    "pass its file as face_model=..."
                 )
             fm, where = default, "default face model"
         fm.check_matches(
@@ -190,12 +190,12 @@ class Reconstructor:
         if num_samples == 0:
             raise NoSpeechError(
                 f"{what}: no voiced speech found; record speech (a few seconds of one voice), "
-                "or use all of the audio with --no-vad (vad=False)"
+                "or use all of the audio with vad=False"
             )
         if seconds < self.min_speech_s:
             raise NoSpeechError(
                 f"{what}: only {seconds:.2f} s of voiced speech (need {self.min_speech_s:.2f} s); "
-                "record a longer sample or lower the minimum speech"
+                "record a longer sample or lower min_speech_s"
             )
 
     def run_model(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -62,7 +62,14 @@ def test_infer_writes_mesh(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: 
     before = out.read_bytes()
     code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle)
     assert_one_line_error(code, err, str(out), "--force")
+    assert "overwrite=" not in err  # the CLI speaks CLI
     assert out.read_bytes() == before
+    from cmp_edge.errors import OutputError
+    from cmp_edge.output.mesh import save_mesh
+
+    with pytest.raises(OutputError, match="overwrite=True") as info:  # the API speaks API
+        save_mesh(out, np.zeros((3, 3), np.float32), np.array([[0, 1, 2]]), overwrite=False)
+    assert "--force" not in str(info.value)
     code, _, err = run("infer", voice_wav, "-o", out, "--model", bundle, "--force", "-q")
     assert code == 0 and err == ""
 
@@ -271,6 +278,9 @@ def test_infer_default_model_says_synthetic(voice_wav, tmp_path: Path) -> None: 
     code, stdout, err = run("infer", voice_wav, "-o", out, "--threads", "1")
     assert code == 0, err
     assert "SYNTHETIC voices" in err and out.is_file()
+    notes = [line for line in err.splitlines() if "SYNTHETIC" in line]
+    assert len(notes) == 1 and notes[0].startswith("cmp-edge: note: ")
+    assert "python -m" not in err  # repository tools are not installed with the package
     code, stdout, err = run("info")
     assert code == 0 and "SYNTHETIC" in stdout
 
