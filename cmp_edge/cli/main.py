@@ -12,6 +12,8 @@ that need them, so ``cmp-edge --version`` and ``--help`` are instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -114,6 +116,10 @@ def main(
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no partial outputs were left", file=err, flush=True)
         return 130
+    except BrokenPipeError:  # e.g. `cmp-edge info | head`: the reader left; say nothing
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the exit-time flush
+        return 141
     except OSError as exc:
         name = exc.filename or "file"
         print(

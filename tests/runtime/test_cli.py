@@ -107,13 +107,18 @@ def test_infer_several_inputs_to_folder(bundle, tmp_path: Path) -> None:  # noqa
     code, stdout, err = run("infer", a, b, "-o", outdir, "--format", "obj", "--model", bundle)
     assert code == 0, err
     assert sorted(p.name for p in outdir.iterdir()) == ["a.obj", "b.obj"]
-    code, _, err = run("infer", a, b, "-o", tmp_path / "nofolder", "--model", bundle)
-    assert_one_line_error(code, err, "does not exist")
+    # a missing output folder is created, as `batch` does (nested ones too)
+    code, _, err = run("infer", a, b, "-o", tmp_path / "new" / "deep", "--model", bundle)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "new" / "deep").iterdir()) == ["a.ply", "b.ply"]
+    code, _, err = run("infer", a, "-o", tmp_path / "one" / "face.obj", "--model", bundle)
+    assert code == 0 and (tmp_path / "one" / "face.obj").is_file(), err
+    (tmp_path / "file").write_text("x")
+    code, _, err = run("infer", a, b, "-o", tmp_path / "file", "--model", bundle)
+    assert_one_line_error(code, err, "not a folder")
 
 
-@pytest.mark.parametrize(
-    "case", ["text", "empty", "silence", "few", "missing", "unwritable", "nofolder"]
-)
+@pytest.mark.parametrize("case", ["text", "empty", "silence", "few", "missing", "unwritable"])
 def test_infer_bad_inputs(bundle, voice_wav, tmp_path: Path, case: str) -> None:  # noqa: ANN001
     audio = voice_wav
     out = tmp_path / "o" / "face.ply"
@@ -141,9 +146,6 @@ def test_infer_bad_inputs(bundle, voice_wav, tmp_path: Path, case: str) -> None:
         else:
             out.parent.chmod(0o500)
         needle = "face.ply"
-    elif case == "nofolder":
-        out = tmp_path / "nope" / "face.ply"
-        needle = "does not exist"
     code, stdout, err = run("infer", audio, "-o", out, "--model", bundle)
     assert_one_line_error(code, err, needle)
     if case != "unwritable":
@@ -197,6 +199,9 @@ def test_info(bundle) -> None:  # noqa: ANN001
     assert data["kind"] == "supervised"
     code, out, _ = run("info", bundle)
     assert code == 0 and "face_model_id" in out
+    lines = out.splitlines()
+    assert lines[0] == "model:" and "provenance:" in lines  # readable sections
+    assert max(len(line) for line in lines) < 120  # no 2,000-character provenance line
 
 
 def test_stream_command(bundle, tmp_path: Path) -> None:  # noqa: ANN001
@@ -513,7 +518,8 @@ def test_device_cuda_provider_that_cannot_load_is_one_note(
     )
     assert code == 0, err
     assert err.strip() == (
-        "note: CUDA was requested but ONNX Runtime runs on CPU here: its CUDA provider did "
+        "cmp-edge: note: CUDA was requested but ONNX Runtime runs on CPU here: its CUDA "
+        "provider did "
         "not load (CUDA/cuDNN libraries missing?; -v shows why)"
     )
     fd = capfd.readouterr()
