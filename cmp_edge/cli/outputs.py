@@ -72,8 +72,15 @@ def check_new(paths: Sequence[Path], force: bool, named: Sequence[tuple[str, Pat
 
 
 def summary_line(face: Face, out: Path) -> str:
+    """One line saying what was written: a mesh (vertices) or parameters only."""
+    if out.suffix.lower() == ".json":
+        what = f"{sum(getattr(v, 'size', 1) for v in face.params.values())} parameters (no mesh)"
+    elif out.suffix.lower() == ".npz":
+        what = f"{face.vertices.shape[0]} vertices and the parameters"
+    else:
+        what = f"{face.vertices.shape[0]} vertices"
     return (
-        f"{out}: {face.vertices.shape[0]} vertices from {face.voiced_s:.1f} s of speech "
+        f"{out}: {what} from {face.voiced_s:.1f} s of speech "
         f"({face.timings.get('total', 0.0):.1f} ms)"
     )
 

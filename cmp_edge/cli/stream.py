@@ -37,17 +37,20 @@ def cmd_stream(args: argparse.Namespace, console: Console) -> int:
     rec = make_reconstructor(args, console)
     stream = rec.create_stream()
     last: Any = None
+    console.info(f"{'audio s':>8}  {'voiced s':>8}  {'scale':>7}  shape[0:3] (prior units)")
+
+    def row(kind: str, face: Any) -> str:
+        shape = " ".join(f"{v:+6.2f}" for v in np.asarray(face.params["shape"])[:3])
+        return (
+            f"{stream.duration_s:8.1f}  {stream.voiced_s:8.1f}  {face.scale:7.4f}  {shape}  {kind}"
+        )
 
     def report() -> None:
         nonlocal last
         face = stream.current()
         if face is not None and face is not last:
             last = face
-            shape = " ".join(f"{v:+.2f}" for v in np.asarray(face.params["shape"])[:3])
-            console.info(
-                f"{stream.duration_s:6.1f} s  voiced {stream.voiced_s:5.1f} s  "
-                f"scale {face.scale:.4f}  shape[:3] {shape}"
-            )
+            console.info(row("provisional", face))
 
     if args.mic:
         import sounddevice as sd
@@ -78,10 +81,10 @@ def cmd_stream(args: argparse.Namespace, console: Console) -> int:
                     time.sleep(delay)
     stream.input_finished()
     face = stream.result()
-    console.info(
-        f"final: {stream.duration_s:.1f} s, voiced {stream.voiced_s:.1f} s, "
-        f"scale {face.scale:.4f}; "
-        f"accept_waveform {stream.accept_ms_total / max(stream.chunks, 1):.3f} ms per chunk"
+    console.info(row("final", face))
+    console.debug(
+        f"accept_waveform: {stream.accept_ms_total / max(stream.chunks, 1):.3f} ms per chunk "
+        f"over {stream.chunks} chunks"
     )
     if target is not None:
         face.save(target, overwrite=args.force)

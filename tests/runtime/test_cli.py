@@ -206,10 +206,15 @@ def test_info(bundle) -> None:  # noqa: ANN001
 
 def test_stream_command(bundle, tmp_path: Path) -> None:  # noqa: ANN001
     audio = _wav(tmp_path / "long.wav", synthetic_voice(3.0))
-    out = tmp_path / "s.ply"
+    out = tmp_path / "s.json"
     code, stdout, err = run("stream", audio, "--model", bundle, "-o", out)
     assert code == 0, err
-    assert "final:" in stdout and "voiced" in stdout and out.is_file()
+    lines = stdout.splitlines()
+    assert lines[0].split()[:4] == ["audio", "s", "voiced", "s"] and out.is_file()  # a header
+    assert lines[-2].endswith("final")  # the final estimate, then the file written
+    final_scale = float(lines[-2].split()[2])
+    assert final_scale == pytest.approx(json.loads(out.read_text())["params"]["scale"], abs=1e-4)
+    assert "parameters (no mesh)" in lines[-1]  # a .json holds parameters only
     code, _, err = run("stream", "--mic", "--model", bundle)
     if code != 0:  # sounddevice is optional
         assert_one_line_error(code, err, "sounddevice")
@@ -492,7 +497,8 @@ def test_no_vad_uses_all_audio(bundle, tmp_path: Path) -> None:  # noqa: ANN001
     )
     code, stdout, err = run("stream", quiet, "--model", bundle, "--no-vad")
     assert code == 0, err
-    assert "voiced 2.0 s" in stdout
+    final = stdout.splitlines()[-1].split()
+    assert final[-1] == "final" and float(final[1]) == pytest.approx(2.0)  # voiced seconds
     src = tmp_path / "in"
     src.mkdir()
     quiet.rename(src / "hum.wav")
