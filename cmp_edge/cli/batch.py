@@ -17,6 +17,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.runtime.face import Face
 
 
+#: Columns of summary.csv (and keys of the summary.json rows).
+SUMMARY_FIELDS = ["input", "output", "status", "error", "duration_s", "voiced_s", "total_ms"]
+
+
 def write_summary(outdir: Path, rows: list[dict[str, Any]]) -> None:
     import csv
     import io
@@ -24,16 +28,32 @@ def write_summary(outdir: Path, rows: list[dict[str, Any]]) -> None:
 
     from cmp_edge._safe.atomic import atomic_write
 
-    fields = ["input", "output", "status", "error", "duration_s", "voiced_s", "total_ms"]
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: row.get(k, "") for k in fields})
+        writer.writerow({k: row.get(k, "") for k in SUMMARY_FIELDS})
     with atomic_write(outdir / "summary.csv") as handle:
         handle.write(buf.getvalue().encode())
     with atomic_write(outdir / "summary.json") as handle:
         handle.write((json.dumps(rows, indent=1) + "\n").encode())
+
+
+def previous_rows(outdir: Path) -> dict[str, dict[str, Any]]:
+    """Rows of an earlier run's summary.json by input (empty when absent or unreadable)."""
+    import json
+
+    try:
+        data = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, list):
+        return {}
+    return {
+        str(row["input"]): row
+        for row in data
+        if isinstance(row, dict) and isinstance(row.get("input"), str)
+    }
 
 
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
@@ -52,8 +72,13 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         {"input": str(i), "output": str(o), "status": "pending", "error": ""} for i, o in items
     ]
     todo: list[int] = []
-    for k, (_inp, out) in enumerate(items):
+    earlier = previous_rows(outdir)
+    for k, (inp, out) in enumerate(items):
         if out.exists() and not args.force:
+            # resumed: keep what the earlier run measured for this output
+            before = earlier.get(str(inp), {})
+            if before.get("output") == str(out) and before.get("status") == "ok":
+                rows[k].update({f: before[f] for f in SUMMARY_FIELDS[4:] if f in before})
             rows[k]["status"] = "skipped"
         else:
             todo.append(k)

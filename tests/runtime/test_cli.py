@@ -236,11 +236,15 @@ def test_batch_resume(bundle, tmp_path: Path) -> None:  # noqa: ANN001
     assert (outdir / "summary.csv").read_text().count("\n") == 5
     assert sorted(p.name for p in outdir.glob("*.ply")) == ["v0.ply", "v1.ply", "v2.ply"]
     # resume: remove one output; only that one is recomputed
+    first = rows
     (outdir / "v1.ply").unlink()
     stamp = (outdir / "v0.ply").stat().st_mtime_ns
     code, stdout, err = run("batch", src, "-o", outdir, "--model", bundle)
     rows = {Path(r["input"]).name: r for r in json.loads((outdir / "summary.json").read_text())}
     assert rows["v0.wav"]["status"] == "skipped" and rows["v1.wav"]["status"] == "ok"
+    for key in ("duration_s", "voiced_s", "total_ms"):  # merged, not lost
+        assert rows["v0.wav"][key] == first["v0.wav"][key]
+    assert (outdir / "summary.csv").read_text().count("\n") == 5
     assert (outdir / "v1.ply").is_file()
     assert (outdir / "v0.ply").stat().st_mtime_ns == stamp
     assert "2 skipped" in stdout or "2 of 4" in err
