@@ -23,7 +23,11 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m export",
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--ckpt", required=True, help="RUN/last.pt, or voice_embedding.pth (published)")
     p.add_argument("--decoder", help="published supervised decoder state dict (.pth)")
     p.add_argument("--face-tensors", help="published 2D-to-3D-pretrained.tar (BFM tensors)")

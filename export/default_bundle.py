@@ -313,7 +313,11 @@ def _stamp(path: Path, recipe: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``python -m export.default_bundle [-o PATH] [--small] [--work DIR]``."""
-    p = argparse.ArgumentParser(prog="python -m export.default_bundle", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m export.default_bundle",
+        description=(__doc__ or "").replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
     p.add_argument("--small", action="store_true", help="toy scale (CI)")
     p.add_argument("--work", type=Path, help="keep the corpus and run here (reused if present)")

@@ -316,7 +316,14 @@ class DistillTask(Task):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    return main_for(__doc__.splitlines()[0], DEFAULTS, add_arguments, DistillTask, argv)
+    return main_for(
+        __doc__.splitlines()[0],
+        DEFAULTS,
+        add_arguments,
+        DistillTask,
+        argv,
+        prog="python -m train.distill",
+    )
 
 
 if __name__ == "__main__":

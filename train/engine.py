@@ -114,9 +114,35 @@ def seed_everything(seed: int, step: int = 0, rank: int = 0, stream: int = 0) ->
     torch.manual_seed(s)
 
 
-def base_parser(description: str, defaults: dict[str, Any]) -> argparse.ArgumentParser:
-    """The options every trainer has; ``defaults`` are the trainer's own defaults."""
-    p = argparse.ArgumentParser(description=description)
+def _shows_default(action: argparse.Action) -> bool:
+    default = action.default
+    return not (default is None or default is False or default is argparse.SUPPRESS)
+
+
+class DefaultsHelp(argparse.HelpFormatter):
+    """--help lists every option's default, also for options without a help text."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if not action.help and _shows_default(action):
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if _shows_default(action) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def base_parser(
+    description: str, defaults: dict[str, Any], prog: str | None = None
+) -> argparse.ArgumentParser:
+    """The options every trainer has; ``defaults`` are the trainer's own defaults.
+
+    ``prog`` is how the trainer is run (e.g. "python -m train.supervised"); --help
+    shows every option's default.
+    """
+    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=DefaultsHelp)
     p.add_argument("--config", type=Path, help="JSON file of option values (long names)")
     p.add_argument("--data", type=Path, required=True, help="data folder (Voxceleb-3D layout)")
     p.add_argument("--out", type=Path, required=True, help="run folder (last.pt, config, logs)")
@@ -323,9 +349,13 @@ def main_for(
     add_arguments: Callable[[argparse.ArgumentParser], None],
     task_factory: Callable[[dict[str, Any], Context], Task],
     argv: Sequence[str] | None = None,
+    prog: str | None = None,
 ) -> int:
-    """Command-line entry point of a trainer: parse, train, print one-line errors."""
-    parser = base_parser(description, defaults)
+    """Command-line entry point of a trainer: parse, train, print one-line errors.
+
+    ``prog``: how the trainer is run, for --help (e.g. "python -m train.supervised").
+    """
+    parser = base_parser(description, defaults, prog)
     add_arguments(parser)
     cfg = parse_config(parser, argv)
     try:

@@ -66,7 +66,11 @@ ImagePredictor = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 -> (51,) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m train.evaluate",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--data", type=Path, required=True, help="data folder (Voxceleb-3D layout)")
     p.add_argument("--ckpt", type=Path, action="append", default=[], help="checkpoint (repeat)")
     p.add_argument("--json", type=Path, required=True, help="output JSON file")

@@ -140,7 +140,14 @@ class ExpertTask(Task):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    return main_for(__doc__.splitlines()[0], DEFAULTS, add_arguments, ExpertTask, argv)
+    return main_for(
+        __doc__.splitlines()[0],
+        DEFAULTS,
+        add_arguments,
+        ExpertTask,
+        argv,
+        prog="python -m train.expert",
+    )
 
 
 if __name__ == "__main__":

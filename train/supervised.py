@@ -115,7 +115,14 @@ class SupervisedTask(Task):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    return main_for(__doc__.splitlines()[0], DEFAULTS, add_arguments, SupervisedTask, argv)
+    return main_for(
+        __doc__.splitlines()[0],
+        DEFAULTS,
+        add_arguments,
+        SupervisedTask,
+        argv,
+        prog="python -m train.supervised",
+    )
 
 
 if __name__ == "__main__":

@@ -360,6 +360,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m train.synth",
         description="Write a synthetic paired voice/face corpus in the Voxceleb-3D layout.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("out", help="output folder (created; must be empty unless --force)")
     p.add_argument("--identities", type=int, default=100, help="number of identities (100)")

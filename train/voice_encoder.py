@@ -72,7 +72,14 @@ class VoiceEncoderTask(Task):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    return main_for(__doc__.splitlines()[0], DEFAULTS, add_arguments, VoiceEncoderTask, argv)
+    return main_for(
+        __doc__.splitlines()[0],
+        DEFAULTS,
+        add_arguments,
+        VoiceEncoderTask,
+        argv,
+        prog="python -m train.voice_encoder",
+    )
 
 
 if __name__ == "__main__":

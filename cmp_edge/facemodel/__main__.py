@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("output", help="output .npz")
     conv.add_argument("--force", action="store_true", help="overwrite an existing output")
     info = sub.add_parser("info", help="print a face model's sizes and landmarks")
-    info.add_argument("input")
+    info.add_argument(
+        "input",
+        help="a face-model file (BFM .mat, SFM .bin, SynergyNet/3DDFA file, cmp-edge .npz) "
+        "or 'default' for the built-in model",
+    )
     args = parser.parse_args(argv)
 
     from cmp_edge.facemodel.model import FaceModel
