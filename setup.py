@@ -12,6 +12,11 @@ toolkit is found. Build mode from the environment:
 - ``CMP_EDGE_NATIVE=1``: compile for the build machine's CPU (-march=native);
   the default is a portable x86-64 baseline with runtime AVX2/FMA dispatch.
 - ``CMP_EDGE_JOBS``: parallel compile jobs (default: number of cores).
+- ``CMP_EDGE_ORT=gpu|cpu``: which ONNX Runtime build the package requires. ``gpu``
+  (the default; on x86_64 Linux) is ``onnxruntime-gpu`` (about 340 MB
+  installed; it also runs on machines without a GPU); ``cpu`` is the plain
+  ``onnxruntime`` (about 76 MB), without the CUDA provider. Elsewhere (macOS, ARM)
+  only the plain build exists. Never install both: they are one Python package.
 
 Whether a GPU is present is decided at run time (``cmp_edge._native.device_count()``,
 which asks the CUDA driver when this build has no CUDA kernels), never here.
@@ -141,4 +146,31 @@ ext_modules = [
     )
 ]
 
-setup(ext_modules=ext_modules, cmdclass={"build_ext": BuildExt})
+
+def runtime_requirements() -> list[str]:
+    """The runtime dependencies; ONNX Runtime's build follows ``CMP_EDGE_ORT``."""
+    choice = os.environ.get("CMP_EDGE_ORT", "gpu").strip().lower()
+    if choice not in ("gpu", "cpu"):
+        raise SystemExit(f"CMP_EDGE_ORT={choice!r}: use 'gpu' or 'cpu'")
+    gpu_platform = "platform_system != 'Darwin' and platform_machine == 'x86_64'"
+    cpu_platform = "platform_system == 'Darwin' or platform_machine != 'x86_64'"
+    ort = (
+        [f"onnxruntime-gpu>=1.20; {gpu_platform}", f"onnxruntime>=1.20; {cpu_platform}"]
+        if choice == "gpu"
+        else ["onnxruntime>=1.20"]
+    )
+    return [
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "soundfile>=0.12",
+        "webrtcvad-wheels>=2.0.14",
+        *ort,
+        "trimesh>=4.0",
+    ]
+
+
+setup(
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": BuildExt},
+    install_requires=runtime_requirements(),
+)
