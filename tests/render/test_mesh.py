@@ -229,7 +229,7 @@ def test_params_round_trip(tmp_path: Path, suffix: str) -> None:
     meta = {"face_model_id": "cmp-edge-synthetic-v1", "utterance": np.int64(3), "ok": True}
     path = tmp_path / f"p{suffix}"
     param_files.save_params(path, params, meta)
-    back, back_meta = params.load_params(path)
+    back, back_meta = param_files.load_params(path)
     assert set(back) == set(params)
     for key, value in params.items():
         np.testing.assert_allclose(back[key], value, rtol=0, atol=0)
