@@ -119,5 +119,5 @@ def test_without_vad_all_audio_is_used(bundle) -> None:  # noqa: ANN001
     stream.input_finished()
     assert stream.voiced_s == pytest.approx(3.0)
     np.testing.assert_allclose(stream.result().whitened, face.whitened, atol=1e-4)
-    with pytest.raises(NoSpeechError, match="--no-vad"):
+    with pytest.raises(NoSpeechError, match="vad=False"):
         with_vad.predict(np.zeros(32000, np.float32), 16000)
