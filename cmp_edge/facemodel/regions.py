@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +69,10 @@ Seed = tuple[tuple[int, ...], tuple[float, float, float]]
 """(ibug landmark indices whose mean is the anchor, (dx outward, dy up, dz out) in OICD)."""
 
 
-def _each(indices: Sequence[int], offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> list[Seed]:
+_ZERO = (0.0, 0.0, 0.0)
+
+
+def _each(indices: Sequence[int], offset: tuple[float, float, float] = _ZERO) -> list[Seed]:
     return [((i,), offset) for i in indices]
 
 
@@ -120,8 +123,7 @@ REGION_SEEDS: Final[dict[str, tuple[Seed, ...]]] = {
         + _each((8,), (0.0, -0.05, -0.1))
     ),
     "jaw": tuple(
-        _each((2, 3, 4, 5, 6, 10, 11, 12, 13, 14))
-        + _each((4, 5, 11, 12), (0.0, -0.05, -0.1))
+        _each((2, 3, 4, 5, 6, 10, 11, 12, 13, 14)) + _each((4, 5, 11, 12), (0.0, -0.05, -0.1))
     ),
     "ears": tuple(
         _each(_SIDE_JAW, (0.22, -0.1, -0.42))
@@ -365,7 +367,7 @@ def landmark_regions(
     return Regions(REGION_NAMES, labels.astype(np.int16), "landmarks")
 
 
-def model_regions(model: object) -> Regions:
+def model_regions(model: Any) -> Regions:
     """The regions of a face model: its own (``model.regions``) when it has them, else
     :func:`landmark_regions` of its mean shape and ibug landmarks.
 
@@ -376,8 +378,8 @@ def model_regions(model: object) -> Regions:
     Raises:
         FaceModelError: no region information and not all 68 ibug landmarks.
     """
-    mean = np.asarray(getattr(model, "mean"), dtype=np.float64)
+    mean = np.asarray(model.mean, dtype=np.float64)
     own = getattr(model, "regions", None)
     if own:
         return Regions.from_indices(own, len(mean), "model")
-    return landmark_regions(mean, getattr(model, "landmarks"))
+    return landmark_regions(mean, model.landmarks)
