@@ -9,8 +9,9 @@ What is aligned, and how:
   face): orthogonal Procrustes over corresponding vertices (optionally only the
   face's vertices): rotation + translation (``scale=False``, a rigid motion) or
   rotation + translation + one isotropic scale (``scale=True``, a similarity),
-  never a reflection. :func:`trimesh.registration.procrustes` computes it
-  (Kabsch/Umeyama by SVD). The error of vertex ``i`` is ``|A(p_i) - r_i|``.
+  never a reflection (:func:`procrustes`: the rotation from
+  :func:`trimesh.registration.procrustes`, the least-squares scale of Umeyama).
+  The error of vertex ``i`` is ``|A(p_i) - r_i|``.
 - **Different topology** (a scan, another face model): iterative closest point
   (:func:`icp`) from a landmark initialisation (Procrustes of corresponding
   landmark points, e.g. 68 ibug points on both meshes; without landmarks the
@@ -116,8 +117,11 @@ def procrustes(
     """The least-squares rigid (or similarity) transform taking ``source`` onto ``target``.
 
     Minimises ``sum_i w_i |A(source_i) - target_i|^2`` over rotations (no
-    reflection), translations and, with ``scale``, one isotropic scale
-    (:func:`trimesh.registration.procrustes`).
+    reflection), translations and, with ``scale``, one isotropic scale. The
+    rotation is :func:`trimesh.registration.procrustes`'s (Kabsch, by SVD; it
+    does not depend on the scale); the scale is the least-squares one for that
+    rotation (Umeyama 1991), ``s = sum w (R a_c) . b_c / sum w |a_c|^2`` over the
+    centred points, not trimesh's ratio of the two point sets' spreads.
 
     Args:
         source, target: (K, 3) corresponding points, K >= 3 not collinear.
@@ -134,11 +138,24 @@ def procrustes(
         raise ValueError(f"source and target differ in shape: {a.shape} and {b.shape}")
     if len(a) < 3:
         raise ValueError(f"Procrustes needs >= 3 corresponding points, got {len(a)}")
-    w = None if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
-    matrix = tm_procrustes(
-        a, b, weights=w, reflection=False, translation=True, scale=scale, return_cost=False
-    )
-    return Similarity.from_matrix(matrix)
+    w = np.ones(len(a)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.shape != (len(a),) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"weights must be {len(a)} non-negative values, not all zero")
+    rigid = Similarity.from_matrix(
+        tm_procrustes(a, b, weights=w, reflection=False, translation=True, scale=False,
+                      return_cost=False)
+    )  # fmt: skip
+    if not scale:
+        return rigid
+    # least-squares scale for that rotation (Umeyama 1991): s = sum w (R a_c).b_c / sum w |a_c|^2
+    wn = w / w.sum()
+    ac = a - wn @ a
+    bc = b - wn @ b
+    denom = float(np.sum(wn[:, None] * ac * ac))
+    if not denom > 0:
+        raise ValueError("source points coincide: no scale can be fitted")
+    s = float(np.sum(wn[:, None] * (ac @ rigid.rotation.T) * bc)) / denom
+    return Similarity(rigid.rotation, wn @ b - s * rigid.rotation @ (wn @ a), s)
 
 
 @dataclass(frozen=True)
