@@ -88,8 +88,9 @@ _SIDE_JAW = (0, 16)
 REGION_SEEDS: Final[dict[str, tuple[Seed, ...]]] = {
     "forehead": tuple(
         _each(_BROWS, (0.0, 0.3, 0.0))
-        + _each(_BROWS, (0.0, 0.6, -0.05))
-        + _each(_BROWS, (0.0, 0.9, -0.15))
+        + _each(_BROWS, (0.0, 0.55, -0.15))
+        + _each(_BROWS, (0.0, 0.8, -0.35))
+        + _each(range(19, 25), (0.0, 1.0, -0.55))
         + _each((17, 26), (0.15, 0.25, -0.15))
         + _each((17, 26), (0.2, 0.6, -0.3))
         + _each((27,), (0.0, 0.45, 0.0))
