@@ -140,6 +140,6 @@ def test_sfm_regions_need_the_jaw_line(shared_data: Path) -> None:
     from cmp_edge.facemodel import load_sfm
 
     fm = load_sfm(shared_data / "sfm" / "sfm_shape_3448.bin")
-    assert "ibug_30" in fm.landmarks and "ibug_08" not in fm.landmarks
+    assert "ibug_30" in fm.landmarks and "ibug_00" not in fm.landmarks
     with pytest.raises(FaceModelError, match="missing .first 'ibug_00'"):
         model_regions(fm)
