@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="seed of the vertex subset")
     p.add_argument("--heatmap", type=Path, help="write a PNG of each method's mean error map")
+    p.add_argument("--heatmap-size", type=int, default=256, help="pixels per heat-map view")
     return p
 
 
@@ -325,7 +326,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         )
     heatmap = None
     if getattr(args, "heatmap", None) is not None:
-        heatmap = write_heatmap(args.heatmap, fm, face_idx, heat)
+        heatmap = write_heatmap(
+            args.heatmap, fm, face_idx, heat, size=getattr(args, "heatmap_size", 256)
+        )
     return {
         "data": str(args.data),
         "face_model_id": str(fm.id),
