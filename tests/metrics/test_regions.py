@@ -143,3 +143,25 @@ def test_sfm_regions_need_the_jaw_line(shared_data: Path) -> None:
     assert "ibug_30" in fm.landmarks and "ibug_00" not in fm.landmarks
     with pytest.raises(FaceModelError, match="missing .first 'ibug_00'"):
         model_regions(fm)
+
+
+def test_ict_landmark_regions(shared_data: Path) -> None:
+    # the ICT Face Model Light's mean head (cm, with eyeballs, teeth and mouth socket):
+    # the landmark regions of its skin (vertices 0-11247, the rest excluded)
+    import json
+
+    root = shared_data / "ict-facekit" / "FaceXModel"
+    with (root / "generic_neutral_mesh.obj").open() as f:
+        v = np.array([line.split()[1:4] for line in f if line.startswith("v ")], dtype=float)
+    lm = np.array(json.loads((root / "vertex_indices.json").read_text())["idx_to_landmark_verts"])
+    reg = landmark_regions(v, lm, exclude=np.arange(11248, len(v)))
+    sizes = {n: len(reg.indices(n)) for n in reg.names}
+    assert all(s > 150 for s in sizes.values()), sizes
+    assert not np.any(reg.face[11248:])
+    names = [reg.names[k] for k in reg.labels[lm]]
+    assert set(names[36:48]) == {"eyes"} and set(names[48:68]) == {"mouth"}
+    assert set(names[30:36]) == {"nose"} and names[8] == "chin"
+    # left and right ears about equal (the head is nearly symmetric)
+    ears = v[reg.indices("ears")]
+    left, right = np.sum(ears[:, 0] > 0), np.sum(ears[:, 0] < 0)
+    assert abs(left - right) < 0.1 * len(ears)
