@@ -11,6 +11,7 @@ __all__ = [
     "AudioError",
     "CmpEdgeError",
     "FaceModelError",
+    "MeshError",
     "ModelError",
     "NoSpeechError",
     "OutputError",
@@ -35,6 +36,10 @@ class FaceModelError(CmpEdgeError):
 
 class ModelError(CmpEdgeError):
     """An ONNX model or bundle is missing, malformed, or does not fit the face model."""
+
+
+class MeshError(CmpEdgeError):
+    """A mesh file (e.g. a reference scan) cannot be read or used for comparison."""
 
 
 class OutputError(CmpEdgeError):

@@ -25,8 +25,14 @@ all 68 ibug landmarks).
 Consistency (:func:`cmp_edge.metrics.consistency`) compares the spread of one speaker's
 meshes across utterances with the spread between speakers, on a fixed random subset of
 ``--consistency-vertices`` vertices (mm for the default face model).
+Point-based and region-based errors (:mod:`train.eval_points`): the face's vertices
+(the face model's facial regions) aligned by Procrustes without and with scale, mean
+and median point-to-point distance in mm (``point``: ``rigid`` / ``scaled``) and the
+mean distance per region (``regions``), averaged like ARE; ``--heatmap PNG`` draws each
+method's mean rigid error per vertex on the mean face.
 
-Usage: ``python -m train.evaluate --data DIR --ckpt RUN/last.pt [--ckpt ...] --json OUT``.
+Usage: ``python -m train.evaluate --data DIR --ckpt RUN/last.pt [--ckpt ...] --json OUT
+[--heatmap PNG]``.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from cmp_edge.errors import CmpEdgeError
 from train.common import corpus_face_model_id, load_face_model
 from train.data import VoxCeleb3D, load_png, load_xyz
 from train.engine import load_checkpoint
+from train.eval_points import PointAccumulator, model_regions_or_none, write_heatmap
 from train.models import (
     EXPERT_INPUT_SIZE,
     STUDENT_SHAPE_EXPR,
@@ -84,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="seed of the vertex subset")
+    p.add_argument("--heatmap", type=Path, help="write a PNG of each method's mean error map")
+    p.add_argument("--heatmap-size", type=int, default=256, help="pixels per heat-map view")
     return p
 
 
@@ -217,14 +226,26 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     has_ibug = all(n in fm.landmarks for n in ibug_names)
     if has_ibug:
         subset = sorted(set(subset) | {int(fm.landmarks[n]) for n in ibug_names})
-    position = {v: i for i, v in enumerate(subset)}
+    regions = model_regions_or_none(fm)
+    if regions is not None and not regions.face.any():
+        regions = None
+    face_idx = np.flatnonzero(regions.face) if regions is not None else np.arange(n_all)
+    evaluated = sorted(set(subset) | set(face_idx.tolist()))
+    position = {v: i for i, v in enumerate(evaluated)}
+    sub_pos = np.array([position[v] for v in subset])
+    face_pos = np.array([position[int(v)] for v in face_idx])
+    face_regions = (
+        metrics.Regions(regions.names, regions.labels[face_idx], regions.source)
+        if regions is not None
+        else None
+    )
     landmarks = {n: position[int(fm.landmarks[n])] for n in width_names}
     kp_landmarks = (
         {n: position[int(fm.landmarks[n])] for n in [*ibug_names, "oicd_left", "oicd_right"]}
         if has_ibug
         else None
     )
-    layer = TorchFaceModel(fm, subset)
+    layer = TorchFaceModel(fm, evaluated)
 
     def mesh(params: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -240,7 +261,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                     f"{sp.faces[0].with_suffix('.xyz')}: {xyz.shape[0]} vertices, the face "
                     f"model has {n_all}"
                 )
-            refs[sp.identity.name] = xyz[subset].astype(np.float64)
+            refs[sp.identity.name] = xyz[evaluated].astype(np.float64)
         else:
             refs[sp.identity.name] = mesh(sp.targets[0])
     feats = {
@@ -274,20 +295,24 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         methods.append((label, kind, str(path), lambda name, f, p=predict: p(f)))
 
     results = []
+    heat: dict[str, np.ndarray] = {}
     for label, kind, path, fn in methods:
         per_id: dict[str, list[dict[str, float]]] = {}
         meshes: dict[str, np.ndarray] = {}
         kp_per_id: list[float] = []
+        points = PointAccumulator(face_regions, len(face_idx))
         for name, utts in feats.items():
             preds = [mesh(fn(name, f)) for f in utts]
-            meshes[name] = np.stack(preds)
+            meshes[name] = np.stack(preds)[:, sub_pos]
             per_id[name] = [metrics.are(p, refs[name], landmarks) for p in preds]
             if kp_landmarks is not None:
                 kp = [metrics.keypoint_rmse(p, refs[name], kp_landmarks) for p in preds]
                 kp_per_id.append(float(np.mean(kp)))
+            points.add([p[face_pos] for p in preds], refs[name][face_pos])
         agg = metrics.aggregate_are(per_id, args.utterances)
         keypoint = float(np.mean(kp_per_id)) if kp_per_id else None
         cons = metrics.consistency(meshes)
+        heat[label] = points.per_vertex()
         results.append(
             {
                 "method": label,
@@ -295,12 +320,19 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 "ckpt": path,
                 **{k: float(v) for k, v in agg.items()},
                 "keypoint": keypoint,
+                "point": points.summary(),
+                "regions": points.region_summary(),
                 "consistency": {
                     "within_mean": _finite(cons["within_mean"]),
                     "between_mean": _finite(cons["between_mean"]),
                     "ratio": _finite(cons["ratio"]),
                 },
             }
+        )
+    heatmap = None
+    if getattr(args, "heatmap", None) is not None:
+        heatmap = write_heatmap(
+            args.heatmap, fm, face_idx, heat, size=getattr(args, "heatmap_size", 256)
         )
     return {
         "data": str(args.data),
@@ -309,17 +341,26 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "utterances_per_identity": args.utterances,
         "reference": args.reference,
         "consistency_vertices": len(subset),
+        "point_vertices": len(face_idx),
+        "regions_source": regions.source if regions is not None else None,
+        "heatmap": heatmap,
         "methods": results,
     }
 
 
+def _num(v: float | None, width: int = 8, digits: int = 3) -> str:
+    return f"{v:{width}.{digits}f}" if v is not None else f"{'-':>{width}}"
+
+
 def format_table(result: dict[str, Any]) -> str:
-    """A plain-text table of ARE per method, relative change vs the mean shape, keypoint
-    error and consistency (within / between speaker spread)."""
+    """Plain-text tables: ARE per method, relative change vs the mean shape, keypoint
+    error, point-based error (mm; rigid and scaled, mean / median) and consistency
+    (within / between speaker spread); then the mean rigid error per region (mm)."""
     rows = result["methods"]
     base = next((r["mean"] for r in rows if r["method"] == "mean shape"), None)
     head = f"{'method':<44} {'ER':>7} {'FR':>7} {'MR':>7} {'CR':>7} {'mean':>7} {'vs mean':>8}"
-    head += f" {'keypoint':>8} {'within':>8} {'between':>8}"
+    head += f" {'keypoint':>8} {'pt mean':>7} {'pt med':>7} {'pt+s mn':>7} {'pt+s md':>7}"
+    head += f" {'within':>8} {'between':>8}"
     lines = [
         f"{result['test_identities']} test identities, <= {result['utterances_per_identity']} "
         f"utterances each, face model {result['face_model_id']}",
@@ -329,16 +370,22 @@ def format_table(result: dict[str, Any]) -> str:
     for r in rows:
         rel = f"{100 * (r['mean'] / base - 1):+7.1f}%" if base else f"{'':>8}"
         c = r["consistency"]
-
-        def num(v: float | None, digits: int = 3) -> str:
-            return f"{v:8.{digits}f}" if v is not None else f"{'-':>8}"
-
+        pt = r.get("point") or {}
+        rig, sca = pt.get("rigid") or {}, pt.get("scaled") or {}
         lines.append(
             f"{r['method'][:44]:<44} {r['ER']:7.4f} {r['FR']:7.4f} {r['MR']:7.4f} "
-            f"{r['CR']:7.4f} {r['mean']:7.4f} {rel} {num(r.get('keypoint'), 4)} "
-            f"{num(c['within_mean'])} "
-            f"{num(c['between_mean'])}"
+            f"{r['CR']:7.4f} {r['mean']:7.4f} {rel} {_num(r.get('keypoint'), 8, 4)} "
+            f"{_num(rig.get('mean'), 7, 2)} {_num(rig.get('median'), 7, 2)} "
+            f"{_num(sca.get('mean'), 7, 2)} {_num(sca.get('median'), 7, 2)} "
+            f"{_num(c['within_mean'])} {_num(c['between_mean'])}"
         )
+    names = next((list(r["regions"]["rigid"]) for r in rows if r.get("regions")), None)
+    if names:
+        head = f"{'region error, rigid, mm':<44}" + "".join(f" {n[:8]:>8}" for n in names)
+        lines += ["", head, "-" * len(head)]
+        for r in rows:
+            reg = (r.get("regions") or {}).get("rigid") or {}
+            lines.append(f"{r['method'][:44]:<44}" + "".join(f" {_num(reg.get(n))}" for n in names))
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""The ``cmp-edge`` command: infer, batch, stream, info.
+"""The ``cmp-edge`` command: infer, batch, stream, info, compare.
 
 Errors are printed as one line, ``cmp-edge: error: <file>: <what>; <what to do>``,
 with a non-zero exit status (1 for bad input or files, 2 for bad usage, 130
@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from cmp_edge.cli.batch import cmd_batch
+from cmp_edge.cli.compare import add_compare_parser, cmd_compare
+
 from cmp_edge.cli.console import PROG, Console, cli_words, route_warnings
 from cmp_edge.cli.infer import cmd_infer
 from cmp_edge.cli.info import cmd_info
@@ -83,10 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show a model bundle's metadata")
     p.add_argument("model", nargs="?", metavar="ONNX", help="bundle (default: the built-in model)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    add_compare_parser(sub)
     return parser
 
 
-COMMANDS = {"infer": cmd_infer, "batch": cmd_batch, "stream": cmd_stream, "info": cmd_info}
+COMMANDS = {
+    "infer": cmd_infer,
+    "batch": cmd_batch,
+    "stream": cmd_stream,
+    "info": cmd_info,
+    "compare": cmd_compare,
+}
 
 
 def main(

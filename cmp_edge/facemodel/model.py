@@ -16,6 +16,7 @@ from cmp_edge.facemodel.formats import read_face_model
 from cmp_edge.facemodel.formats.npz import save_npz
 from cmp_edge.facemodel.pose import broadcast_pose
 from cmp_edge.facemodel.reference import reconstruct_reference
+from cmp_edge.facemodel.regions import check_regions
 
 __all__ = ["FaceModel"]
 
@@ -77,6 +78,13 @@ class FaceModel:
         id: short identifier, e.g. "cmp-edge-synthetic-v1" or "bfm2009".
         source_scale: factor applied to the source file's coordinates to obtain
             ``units`` (1e-3 for a micrometre file converted to mm; 1.0 otherwise).
+        regions: the model's own facial regions, name -> sorted int32 vertex
+            indices, disjoint (empty when the model has none: evaluation then
+            derives them from the ibug landmarks, see
+            :func:`cmp_edge.facemodel.regions.model_regions`). Names such as
+            "forehead", "eyes", "nose", "cheeks", "mouth", "chin", "jaw", "ears"
+            (:data:`~cmp_edge.facemodel.regions.REGION_NAMES`); vertices in no
+            region are not part of the evaluated face.
     """
 
     def __init__(
@@ -94,6 +102,7 @@ class FaceModel:
         source_scale: float = 1.0,
         shape_names: Sequence[str] | None = None,
         expr_names: Sequence[str] | None = None,
+        regions: Mapping[str, npt.ArrayLike] | None = None,
     ) -> None:
         self.mean = _as_f32("mean", mean, 2)
         n = self.mean.shape[0]
@@ -132,6 +141,7 @@ class FaceModel:
         self.source_scale = float(source_scale)
         self.shape_names = tuple(shape_names) if shape_names is not None else None
         self.expr_names = tuple(expr_names) if expr_names is not None else None
+        self.regions = check_regions(regions, n)
         self._lock = threading.Lock()
         self._packed: dict[tuple[str, str], Any] = {}
 
@@ -246,6 +256,7 @@ class FaceModel:
             source_scale=self.source_scale,
             shape_names=self.shape_names,
             expr_names=self.expr_names,
+            regions=self.regions,
         )
 
     # -------------------------------------------------------- reconstruction

@@ -173,6 +173,10 @@ def test_evaluate_table_and_json(
     table = capsys.readouterr().out
     assert "mean shape" in table and "baseline: generator + expert" in table
     assert "keypoint" in table
+    # no ibug landmarks: no regions; the point error covers every vertex
+    assert result["regions_source"] is None and result["point_vertices"] == 60
+    assert all(m["regions"] is None and m["point"]["rigid"]["mean"] > 0 for m in result["methods"])
+    assert "region error" not in table
 
 
 class IbugFaceModel(TinyFaceModel):
@@ -198,8 +202,15 @@ def test_evaluate_keypoint_error(
     monkeypatch.setattr(evaluate, "load_face_model", lambda spec: fm)
     out = tmp_path / "e.json"
     argv = ["--data", str(corpus), "--json", str(out), "--consistency-vertices", "5"]
+    heat = tmp_path / "heat.png"
+    argv += ["--heatmap", str(heat)]
     assert evaluate.main([*argv, "--ckpt", str(runs["joint"] / "last.pt")]) == 0
-    rows = json.loads(out.read_text())["methods"]
+    result = json.loads(out.read_text())
+    rows = result["methods"]
+    from cmp_edge.output.render import read_png
+
+    assert read_png(heat).shape == (3 * 256 + 2 * 4, 512, 3)  # one row per method
+    assert result["heatmap"]["methods"] == [m["method"] for m in rows]
     assert all(isinstance(m["keypoint"], float) and m["keypoint"] > 0 for m in rows)
     # the mean-shape oracle, recomputed on the full mesh: per identity, then the mean
     layer = TorchFaceModel(fm)
@@ -217,6 +228,27 @@ def test_evaluate_keypoint_error(
     assert rows[0]["keypoint"] == pytest.approx(expect, rel=1e-5)
     table = capsys.readouterr().out
     assert f"{rows[0]['keypoint']:8.4f}" in table.splitlines()[3]
+    # point and region errors of the oracle, recomputed on the full meshes over the
+    # face model's regions (rigid and scaled Procrustes, mean over identities)
+    regions = metrics.model_regions(fm)
+    for align, scale in (("rigid", False), ("scaled", True)):
+        errs = [
+            metrics.point_error(
+                mesh(mean_shape), mesh(sp.targets[0]), scale=scale, mask=regions.face
+            )
+            for sp in VoxCeleb3D(corpus, "test").speakers
+        ]
+        assert rows[0]["point"][align]["mean"] == pytest.approx(
+            np.mean([e.mean for e in errs]), rel=1e-5
+        )
+        assert rows[0]["point"][align]["median"] == pytest.approx(
+            np.mean([e.median for e in errs]), rel=1e-5
+        )
+        for k, name in enumerate(regions.names):
+            if np.any(regions.labels == k):
+                expect_r = np.mean([e.per_vertex[regions.labels == k].mean() for e in errs])
+                assert rows[0]["regions"][align][name] == pytest.approx(expect_r, rel=1e-5)
+    assert "pt mean" in table and "region error, rigid, mm" in table
 
 
 def test_evaluate_rejects_non_voice_checkpoints(

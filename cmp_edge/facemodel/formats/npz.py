@@ -3,8 +3,10 @@
 Members (all stored uncompressed, so each can be memory-mapped in place):
 ``mean`` (N, 3) f4, ``shape_basis`` (3N, Ks) f4, ``expr_basis`` (3N, Ke) f4,
 ``triangles`` (F, 3) i4, ``shape_std`` (Ks,) f4, ``expr_std`` (Ke,) f4,
-``landmark_indices`` (L,) i4 and ``meta`` (a 0-d unicode array holding JSON:
-format, id, units, source_scale, landmark_names, shape_names, expr_names).
+``landmark_indices`` (L,) i4, optionally ``region_labels`` (N,) i2 (the
+model's own facial regions: index into ``region_names``, -1 in none) and ``meta``
+(a 0-d unicode array holding JSON: format, id, units, source_scale,
+landmark_names, shape_names, expr_names and, with regions, region_names).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         "shape_names": list(model.shape_names) if model.shape_names is not None else None,
         "expr_names": list(model.expr_names) if model.expr_names is not None else None,
     }
+    regions = getattr(model, "regions", None) or {}
     arrays: dict[str, Any] = {
         "mean": np.ascontiguousarray(model.mean, dtype=np.float32),
         "shape_basis": np.ascontiguousarray(model.shape_basis, dtype=np.float32),
@@ -48,8 +51,14 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         "shape_std": np.ascontiguousarray(model.shape_std, dtype=np.float32),
         "expr_std": np.ascontiguousarray(model.expr_std, dtype=np.float32),
         "landmark_indices": np.array([model.landmarks[n] for n in names], dtype=np.int32),
-        "meta": np.array(json.dumps(meta)),
     }
+    if regions:
+        labels = np.full(len(model.mean), -1, dtype=np.int16)
+        for k, name in enumerate(regions):
+            labels[regions[name]] = k
+        arrays["region_labels"] = labels
+        meta["region_names"] = list(regions)
+    arrays["meta"] = np.array(json.dumps(meta))
     with atomic_write(path, overwrite=overwrite) as handle:
         np.savez(handle, **arrays)
 
@@ -113,6 +122,7 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
                 else:
                     with zf.open(name + ".npy") as f:
                         arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
+            regions = _read_regions(p, zf, meta, len(arrays["mean"]))
     except (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) as exc:
         if isinstance(exc, FaceModelError):
             raise
@@ -134,4 +144,23 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
         source_scale=float(meta.get("source_scale", 1.0)),
         shape_names=meta.get("shape_names"),
         expr_names=meta.get("expr_names"),
+        regions=regions,
     )
+
+
+def _read_regions(
+    path: Path, zf: zipfile.ZipFile, meta: dict[str, Any], n: int
+) -> dict[str, np.ndarray] | None:
+    """The optional ``region_labels`` member as region name -> vertex indices."""
+    if "region_labels.npy" not in zf.namelist():
+        return None
+    names = meta.get("region_names")
+    if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+        raise FaceModelError(f"{path}: region_labels without a list of region_names in meta")
+    with zf.open("region_labels.npy") as f:
+        labels = np.lib.format.read_array(f, allow_pickle=False)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise FaceModelError(f"{path}: region_labels must be ({n},) integers, got {labels.shape}")
+    if labels.size and (labels.min() < -1 or labels.max() >= len(names)):
+        raise FaceModelError(f"{path}: region_labels outside [-1, {len(names)})")
+    return {name: np.flatnonzero(labels == k) for k, name in enumerate(names)}

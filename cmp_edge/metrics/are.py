@@ -1,4 +1,4 @@
-"""Geometry metrics of the Cross-Modal Perceptionist evaluation (spec section 4).
+"""ARE, keypoint error, consistency and the binomial test (spec section 4).
 
 - :func:`width_ratios` / :func:`are`: the absolute ratio error (ARE) of four
   left-right face widths (ER ear, FR forehead, MR mid, CR cheek), each
