@@ -21,7 +21,6 @@ from typing import TextIO
 
 from cmp_edge.cli.batch import cmd_batch
 from cmp_edge.cli.compare import add_compare_parser, cmd_compare
-
 from cmp_edge.cli.console import PROG, Console, cli_words, route_warnings
 from cmp_edge.cli.infer import cmd_infer
 from cmp_edge.cli.info import cmd_info
