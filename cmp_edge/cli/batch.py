@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.console import PROG, Console
 from cmp_edge.cli.manifest import batch_items
 from cmp_edge.cli.options import make_reconstructor
+from cmp_edge.cli.report import QUALITY_COLUMNS, quality_row
 from cmp_edge.errors import CmpEdgeError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +26,17 @@ def write_summary(outdir: Path, rows: list[dict[str, Any]]) -> None:
 
     from cmp_edge._safe.atomic import atomic_write
 
-    fields = ["input", "output", "status", "error", "duration_s", "voiced_s", "total_ms"]
+    fields = [
+        "input",
+        "output",
+        "status",
+        "error",
+        "duration_s",
+        "voiced_s",
+        "total_ms",
+        *QUALITY_COLUMNS,
+        "warnings",
+    ]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
@@ -49,7 +61,8 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     if not os.access(outdir, os.W_OK):
         raise OutputError(f"{outdir}: output folder is not writable; choose another -o")
     rows: list[dict[str, Any]] = [
-        {"input": str(i), "output": str(o), "status": "pending", "error": ""} for i, o in items
+        {"input": printable(str(i)), "output": printable(str(o)), "status": "pending", "error": ""}
+        for i, o in items
     ]
     todo: list[int] = []
     for k, (_inp, out) in enumerate(items):
@@ -88,6 +101,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
                     duration_s=round(result.duration_s, 3),
                     voiced_s=round(result.voiced_s, 3),
                     total_ms=round(result.timings.get("total", 0.0), 2),
+                    **quality_row(result),
                 )
             if show:
                 n = done + failed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, TextIO
 
+from cmp_edge._safe.names import printable
+
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
@@ -20,15 +22,15 @@ class Console:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=self.out, flush=True)
+            print(printable(text), file=self.out, flush=True)
 
     def note(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=self.err, flush=True)
+            print(printable(text), file=self.err, flush=True)
 
     def debug(self, text: str) -> None:
         if self.verbose and not self.quiet:
-            print(text, file=self.err, flush=True)
+            print(printable(text), file=self.err, flush=True)
 
 
 def route_warnings(console: Console) -> None:
@@ -48,7 +50,7 @@ def route_warnings(console: Console) -> None:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        text = " ".join(str(message).split())
+        text = printable(" ".join(str(message).split()))
         print(f"{PROG}: warning: {text}", file=console.err, flush=True)
 
     warnings.showwarning = show

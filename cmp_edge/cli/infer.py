@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.console import PROG, Console
 from cmp_edge.cli.options import make_reconstructor
 from cmp_edge.cli.outputs import (
@@ -67,7 +68,7 @@ def cmd_infer(args: argparse.Namespace, console: Console) -> int:
             if not many:
                 raise
             failures += 1
-            print(f"{PROG}: error: {exc}", file=console.err, flush=True)
+            print(f"{PROG}: error: {printable(str(exc))}", file=console.err, flush=True)
             continue
         console.info(summary_line(face, target))
         console.debug(format_timings(face))

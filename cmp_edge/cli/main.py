@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.batch import cmd_batch
 from cmp_edge.cli.console import PROG, Console, route_warnings
 from cmp_edge.cli.infer import cmd_infer
@@ -112,13 +113,13 @@ def main(
             route_warnings(console)
             return COMMANDS[args.command](args, console)
     except CmpEdgeError as exc:
-        print(f"{PROG}: error: {exc}", file=err, flush=True)
+        print(f"{PROG}: error: {printable(str(exc))}", file=err, flush=True)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no partial outputs were left", file=err, flush=True)
         return 130
     except OSError as exc:
-        name = exc.filename or "file"
+        name = printable(str(exc.filename or "file"))
         print(
             f"{PROG}: error: {name}: {exc.strerror or exc}; check the path and permissions",
             file=err,
@@ -130,7 +131,7 @@ def main(
 
             traceback.print_exc(file=err)
         print(
-            f"{PROG}: error: internal error ({type(exc).__name__}: {exc}); "
+            f"{PROG}: error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
             "please report it with the command (add --verbose for details)",
             file=err,
         )

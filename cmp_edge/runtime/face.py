@@ -7,13 +7,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import OutputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cmp_edge.audio.quality import InputQuality
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
 
@@ -41,6 +44,10 @@ class Face:
         source: the audio file, when known.
         devices: where the stages ran: ``model`` (the first ONNX Runtime provider
             of the session) and ``reconstruct`` ("cpu" or "cuda").
+        quality: the input-quality report of the recording
+            (:class:`~cmp_edge.audio.quality.InputQuality`: levels, DC, clipping,
+            bandwidth, channels, voiced fraction, conditioning applied); None
+            for faces made by a stream's provisional estimates.
     """
 
     params: dict[str, Any]
@@ -53,6 +60,7 @@ class Face:
     voiced_s: float = 0.0
     source: str | None = None
     devices: dict[str, str] = field(default_factory=dict)
+    quality: InputQuality | None = None
 
     @property
     def scale(self) -> float:
@@ -80,6 +88,7 @@ class Face:
             "voiced_s": round(float(self.voiced_s), 4),
             "timings_ms": {k: round(float(v), 4) for k, v in self.timings.items()},
             "devices": dict(self.devices),
+            "input_quality": None if self.quality is None else self.quality.to_dict(),
         }
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
