@@ -224,7 +224,8 @@ class AudioSource:
 
 
 def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    strerror = getattr(exc, "strerror", None)
+    text = " ".join(str(strerror or exc).split()) or type(exc).__name__
     text = text.split(": ", 1)[-1] if text.startswith("[Errno") else text
     return printable(text.rstrip(".")[:160])
 

@@ -11,7 +11,13 @@ __all__ = ["quality_warning", "warn_quality"]
 
 def quality_warning(quality: InputQuality, what: str) -> str | None:
     """The warning text for a report, or None when the recording looks like training data."""
-    issues = quality.issues()
+    done = quality.conditioning
+    issues = [
+        i
+        for i in quality.issues()
+        if not (i.startswith("DC offset") and done.get("dc_removed"))
+        and not (i.startswith("very low level") and done.get("gain_db", 0.0) > 0.0)
+    ]
     if not issues:
         return None
     hint = ""
