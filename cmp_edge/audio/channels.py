@@ -119,9 +119,9 @@ class ChannelStats:
         self.top = np.maximum(self.top, frames.max(axis=0))
         self.bottom = np.minimum(self.bottom, frames.min(axis=0))
         m = mix.astype(np.float64)
-        self.mix_sumsq += float(m @ m)
+        self.mix_sumsq += float(np.einsum("i,i->", m, m))
         if self.channels >= 2:
-            self.cross += float(f[:, 0] @ f[:, 1])
+            self.cross += float(np.einsum("i,i->", f[:, 0], f[:, 1]))
         self.count += frames.shape[0]
 
     @property

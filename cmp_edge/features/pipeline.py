@@ -126,12 +126,13 @@ class FeaturePipeline:
         blocks = self._vad.accept(x16) if self._vad is not None else [x16]
         t1 = time.perf_counter()
         self.timings["vad"] += (t1 - t0) * 1e3
-        for b in blocks:
-            if b.shape[0] == 0:
-                continue
+        # one log-mel call per input block (the VAD returns one array per 20 ms frame);
+        # OnlineLogMel does not depend on the chunking
+        b = np.concatenate(blocks) if len(blocks) > 1 else (blocks[0] if blocks else x16[:0])
+        if b.shape[0]:
             self.voiced_samples += b.shape[0]
             b64 = b.astype(np.float64)
-            self._voiced_sumsq += float(b64 @ b64)
+            self._voiced_sumsq += float(np.einsum("i,i->", b64, b64))
             self._mel.accept_waveform(b)
             self._drain()
         self.timings["features"] += (time.perf_counter() - t1) * 1e3
