@@ -57,17 +57,21 @@ def to_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
     return np.clip(scaled, -32768, 32767).astype(np.int16)
 
 
-def as_frames(samples: Any, sample_rate: int, what: str = "samples") -> npt.NDArray[np.float32]:
+def as_frames(
+    samples: Any, sample_rate: int, what: str = "samples", *, channels_last: bool = False
+) -> npt.NDArray[np.float32]:
     """Check audio and return it as contiguous (n, channels) float32 in [-1, 1).
 
     Accepted shapes: (n,) mono; (n, channels) as soundfile returns; (channels, n)
     as torchaudio returns. For a 2-D array the channel axis is the one of size 1,
-    else the one of at most :data:`MAX_CHANNELS` while the other is longer.
+    else the shorter one when it has at most :data:`MAX_CHANNELS` entries.
 
     Args:
         samples: float samples in [-1, 1), or int16 (divided by 32768).
         sample_rate: in Hz, a positive integer.
         what: the name used in messages (e.g. the file name).
+        channels_last: a 2-D array is always (n, channels) (for short stream chunks,
+            where the shape cannot tell).
 
     Returns:
         (n, channels) float32, C-contiguous.
@@ -95,9 +99,9 @@ def as_frames(samples: Any, sample_rate: int, what: str = "samples") -> npt.NDAr
         x = x[:, None]
     elif x.ndim == 2:
         a, b = x.shape
-        if b == 1 or (a > 1 and b <= MAX_CHANNELS < a):
+        if channels_last or b == 1 or (a != 1 and b < a and b <= MAX_CHANNELS):
             pass
-        elif a == 1 or (b > 1 and a <= MAX_CHANNELS < b):
+        elif a == 1 or (a < b and a <= MAX_CHANNELS):
             x = x.T
         else:
             raise AudioError(

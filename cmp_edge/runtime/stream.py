@@ -125,7 +125,8 @@ class Stream:
         Args:
             sample_rate: in Hz, the same for every chunk of the stream.
             samples: (n,) or (n, channels) float in [-1, 1), or int16; any n,
-                including 0.
+                including 0. Channels are averaged, unless the reconstructor's
+                ``channel`` is an index (a stream cannot look ahead for "auto").
 
         The pre-0.2 order ``accept_waveform(samples, sample_rate)`` still works
         with a DeprecationWarning; keyword calls work in any order.
@@ -149,7 +150,7 @@ class Stream:
             raise RuntimeError("accept_waveform called after input_finished()")
         if np.asarray(samples).size == 0:
             return
-        frames = as_frames(samples, sample_rate, "stream")
+        frames = as_frames(samples, sample_rate, "stream", channels_last=True)
         x = select(frames, self._channel) if isinstance(self._channel, int) else downmix(frames)
         with self._lock:
             if self._sample_rate is None:

@@ -24,20 +24,37 @@ N = 4000
 # ----------------------------------------------------------------------------- shapes
 @pytest.mark.parametrize(
     ("shape", "channels"),
-    [((N,), 1), ((N, 1), 1), ((1, N), 1), ((N, 2), 2), ((2, N), 2), ((6, N), 6), ((N, 6), 6)],
+    [
+        ((N,), 1),
+        ((N, 1), 1),
+        ((1, N), 1),
+        ((N, 2), 2),
+        ((2, N), 2),
+        ((6, N), 6),
+        ((N, 6), 6),
+        ((30, 2), 2),
+        ((2, 30), 2),
+    ],
 )
 def test_array_shapes_are_read_when_unambiguous(shape: tuple[int, ...], channels: int) -> None:
     x = np.random.default_rng(0).uniform(-0.5, 0.5, shape).astype(np.float32)
     frames = as_frames(x, 16000)
-    assert frames.shape == (N, channels)
-    expected = x.reshape(-1, 1) if x.ndim == 1 else (x if x.shape[0] == N else x.T)
+    n = max(shape)
+    assert frames.shape == (n, channels)
+    expected = x.reshape(-1, 1) if x.ndim == 1 else (x if x.shape[0] == n else x.T)
     np.testing.assert_array_equal(frames, expected)
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (500, 600), (1, 1, N), (3, 40)])
+@pytest.mark.parametrize("shape", [(2, 2), (500, 600), (1, 1, N), (64, 64), (70, 65)])
 def test_ambiguous_shapes_name_the_shape(shape: tuple[int, ...]) -> None:
     with pytest.raises(AudioError, match=r"shape \(" + ", ".join(map(str, shape))):
         as_mono_float32(np.zeros(shape, np.float32), 16000)
+
+
+def test_short_stream_chunks_can_be_forced_channels_last() -> None:
+    one_frame = np.array([[0.5, -0.25]], np.float32)  # one stereo frame
+    assert as_frames(one_frame, 16000, channels_last=True).shape == (1, 2)
+    assert as_frames(one_frame, 16000).shape == (2, 1)  # read as (channels, n) otherwise
 
 
 def test_int16_channel_first_is_scaled_and_averaged() -> None:
