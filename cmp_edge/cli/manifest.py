@@ -7,13 +7,6 @@ from typing import TYPE_CHECKING
 
 from cmp_edge._safe.names import printable
 from cmp_edge.errors import AudioError, OutputError
-from cmp_edge.runtime.inputs import (
-    AUDIO_SUFFIXES,
-    SNIFF_BYTES,
-    describe_suffixes,
-    is_audio_file,
-    sniff,
-)
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -22,6 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def read_manifest(path: Path) -> list[Path]:
     import csv
     import json
+
+    from cmp_edge.runtime.inputs import AUDIO_SUFFIXES, SNIFF_BYTES, sniff
 
     base = path.parent
     try:
@@ -75,6 +70,8 @@ def read_manifest(path: Path) -> list[Path]:
 
 
 def batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]:
+    from cmp_edge.runtime.inputs import describe_suffixes, is_audio_file
+
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if is_audio_file(p))
         items = [(p, outdir / p.relative_to(source).with_suffix("." + fmt)) for p in files]
