@@ -92,26 +92,34 @@ def memory(shared: Path, baseline: Path | None) -> None:
     _table(head, rows)
 
 
-def rates(shared: Path, baseline: Path | None, repeats: int = 3) -> None:
+def rates(shared: Path, baseline: Path | None, repeats: int = 5) -> None:
+    """CLI wall per input rate; runs interleave rates and checkouts so that load spikes
+    on a shared machine hit all cells alike."""
+    import soundfile as sf
+
     from cmp_edge.audio import load, resample
 
     x, sr = load(shared / "field" / "reference_16k_pcm16.wav")
-    rows = []
+    checkouts = [ROOT, *([baseline] if baseline else [])]
+    walls: dict[tuple[int, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        import soundfile as sf
-
+        paths = {}
         for rate in (16000, 44100, 48000):
-            path = Path(tmp) / f"ref_{rate}.wav"
-            sf.write(str(path), resample(x, sr, rate), rate, subtype="PCM_16")
-            cells = [f"{rate} Hz"]
-            for checkout in [ROOT, *([baseline] if baseline else [])]:
-                walls = [
-                    _peak_child(checkout, "infer", str(path), "-o", str(Path(tmp) / "o.json"))[0]
-                    for _ in range(repeats)
-                ]
-                cells.append(f"{statistics.median(walls):.2f} s")
-            rows.append(cells)
-    _table(["input rate", "CLI wall (median of 3)", *(["baseline"] if baseline else [])], rows)
+            paths[rate] = Path(tmp) / f"ref_{rate}.wav"
+            sf.write(str(paths[rate]), resample(x, sr, rate), rate, subtype="PCM_16")
+        out = str(Path(tmp) / "o.json")
+        for _ in range(repeats):
+            for rate, path in paths.items():
+                for k, checkout in enumerate(checkouts):
+                    wall = _peak_child(checkout, "infer", str(path), "-o", out)[0]
+                    walls.setdefault((rate, k), []).append(wall)
+    rows = [
+        [f"{rate} Hz"]
+        + [f"{statistics.median(walls[rate, k]):.2f} s" for k in range(len(checkouts))]
+        for rate in paths
+    ]
+    head = ["input rate", f"CLI wall (median of {repeats})"]
+    _table(head + (["baseline"] if baseline else []), rows)
 
 
 def _speaker_distance(rec, shared: Path) -> float:  # noqa: ANN001
