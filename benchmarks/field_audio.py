@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -29,24 +27,9 @@ from tests.conftest import shared_root
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cli(checkout: Path, *args: str) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit status) of ``python -m cmp_edge ARGS`` in a child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "cmp_edge", *args, "-q", "--force"],
-        cwd=checkout,
-        capture_output=True,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run the smallest first
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024.0, proc.returncode
-
-
 def _peak_child(checkout: Path, *args: str) -> tuple[float, float, int]:
-    """Like :func:`_cli`, but the peak is measured by a wrapper child of its own."""
+    """(wall seconds, peak RSS in MB, exit status) of ``python -m cmp_edge ARGS``, run by a
+    wrapper child of its own so that ``ru_maxrss`` of its children is this run's alone."""
     code = (
         "import resource,subprocess,sys,time;t=time.perf_counter();"
         "p=subprocess.run(sys.argv[1:],capture_output=True);"

@@ -14,6 +14,9 @@ Channel choices (``channel=`` in the Python API, ``--channel`` on the command li
 - ``"mix"``: always the mix (the published downmix, even when it cancels).
 - ``"best"``: the loudest channel.
 - an integer ``k``: channel k (0 = first/left, 1 = second/right, ...).
+
+Mono input has one channel whatever the choice (a batch of mono and stereo files
+can share one ``--channel``).
 """
 
 from __future__ import annotations

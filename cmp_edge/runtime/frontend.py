@@ -141,10 +141,15 @@ def bytes_source(data: bytes, name: str) -> Source:
 
 # ---------------------------------------------------------------------- analysis
 def _run(
-    source: Source, options: FrontEnd, channel: str | int, dc: float, gain: float
+    source: Source, options: FrontEnd, channel: str | int, dc: float, gain: float, what: str
 ) -> tuple[FrontEndResult, FeaturePipeline]:
     load_ms = 0.0
     with source() as (rate, channels, blocks):
+        if isinstance(channel, int) and channels > 1 and channel >= channels:
+            raise AudioError(
+                f"{what}: channel {channel} does not exist: the audio has {channels} "
+                f"channels (0..{channels - 1}); pick another with --channel"
+            )
         pipe = FeaturePipeline(rate, channels, channel=channel, vad=options.vad, dc=dc, gain=gain)
         while True:
             t0 = time.perf_counter()
@@ -176,15 +181,10 @@ def analyse(source: Source, options: FrontEnd, what: str) -> FrontEndResult:
     """
     choice = parse_channel(options.channel)
     first = "mix" if choice in ("auto", "best") else choice
-    result, pipe = _run(source, options, first, 0.0, 1.0)
+    result, pipe = _run(source, options, first, 0.0, 1.0, what)
     if result.num_samples == 0:
         raise AudioError(f"{what}: the input holds no audio samples; pass a non-empty recording")
     stats = result.channels
-    if isinstance(choice, int) and choice >= stats.channels:
-        raise AudioError(
-            f"{what}: channel {choice} does not exist: the audio has {stats.channels} "
-            f"channel(s) (0..{stats.channels - 1}); pick another with --channel"
-        )
     channel = stats.resolve(choice) if stats.channels > 1 else first
     if choice == "auto" and channel != "mix":
         warnings.warn(
@@ -196,7 +196,7 @@ def analyse(source: Source, options: FrontEnd, what: str) -> FrontEndResult:
     dc, gain = _conditioning(result, pipe, options, channel)
     if channel != first or dc != 0.0 or gain != 1.0:
         spent = result.timings
-        result, _ = _run(source, options, channel, dc, gain)
+        result, _ = _run(source, options, channel, dc, gain, what)
         result.timings = {k: v + spent.get(k, 0.0) for k, v in result.timings.items()}
         if dc or gain != 1.0:
             result.quality.conditioning = {"dc_removed": dc, "gain_db": 20 * math.log10(gain)}

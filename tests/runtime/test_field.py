@@ -103,6 +103,20 @@ def test_never_a_mesh_from_nothing(bundle: Path, tmp_path: Path, vad: bool, resi
     assert not (tmp_path / "a.ply").exists()
 
 
+def test_channel_index_checks(bundle: Path) -> None:
+    from cmp_edge.runtime.reconstructor import Reconstructor
+
+    v = synthetic_voice(2.0, seed=11)
+    right = Reconstructor(bundle, threads=1, channel="right")
+    mono = Reconstructor(bundle, threads=1)
+    np.testing.assert_array_equal(right.predict(v, 16000).whitened, mono.predict(v, 16000).whitened)
+    stereo = np.stack([v, 0.5 * v], axis=1)
+    face = right.predict(stereo, 16000, source="two.wav")
+    assert face.quality.channel_used == "1"
+    with pytest.raises(AudioError, match=r"two.wav: channel 4 does not exist.*2 channels"):
+        Reconstructor(bundle, threads=1, channel=4).predict(stereo, 16000, source="two.wav")
+
+
 def test_channel_first_arrays_equal_mono(rec) -> None:  # noqa: ANN001
     v = synthetic_voice(2.0, seed=2)
     a = rec.predict(v, 16000)
