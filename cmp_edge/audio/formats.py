@@ -115,9 +115,9 @@ def sniff(head: bytes) -> str | None:
     for offset, magic, name in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return name
-    # MPEG audio without an ID3 tag: frame sync (11 set bits), a valid layer, and
-    # the ADTS AAC sync (layer bits 00).
-    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
+    # MPEG audio without an ID3 tag: frame sync (11 set bits); ADTS AAC has layer
+    # bits 00. FF FE is left out: it is the UTF-16 byte-order mark of text files.
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and head[1] != 0xFE:
         return "aac" if (head[1] & 0x06) == 0 else "mp3"
     return None
 

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cmp_edge.audio.channels import downmix, select
+from cmp_edge.audio.quality import InputQuality, QualityMeter
 from cmp_edge.audio.resampler import Resampler
 from cmp_edge.audio.signal import SAMPLE_RATE, as_frames
 from cmp_edge.audio.vad import StreamingVad
@@ -39,6 +40,7 @@ from cmp_edge.features.logmel import LogMelOptions, OnlineLogMel
 from cmp_edge.features.normalize import RunningFrames, repeat_pad
 from cmp_edge.runtime.face import Face
 from cmp_edge.runtime.frontend import SILENT_PEAK_DBFS, check_audible
+from cmp_edge.runtime.quality import warn_quality
 
 __all__ = ["Pipeline", "Stream"]
 
@@ -67,6 +69,7 @@ class Pipeline(Protocol):
         duration_s: float,
         voiced_s: float,
         source: str | None,
+        quality: InputQuality | None = None,
     ) -> Face: ...
 
     def predict(self, samples: Any, sample_rate: int, *, source: str | None = None) -> Face: ...  # noqa: D102
@@ -110,6 +113,7 @@ class Stream:
         self._resampler: Resampler | None = None
         self._num_samples = 0  # at the input rate
         self._peak = 0.0  # largest input magnitude (the silence guard)
+        self._meter: QualityMeter | None = None  # the input-quality report
         self._voiced_samples = 0  # at 16 kHz
         self._finished = False
         self._current: Face | None = None
@@ -155,6 +159,7 @@ class Stream:
         with self._lock:
             if self._sample_rate is None:
                 self._sample_rate = int(sample_rate)
+                self._meter = QualityMeter(self._sample_rate, frames.shape[1])
                 if self._sample_rate != SAMPLE_RATE:
                     self._resampler = Resampler(self._sample_rate, SAMPLE_RATE)
             elif self._sample_rate != sample_rate:
@@ -164,6 +169,8 @@ class Stream:
                 )
             self._num_samples += x.shape[0]
             self._peak = max(self._peak, float(np.max(np.abs(x))))
+            if self._meter is not None:
+                self._meter.update(x)
             if self._resampler is not None:
                 x = self._resampler.accept(x)
             self._feed_16k(x)
@@ -220,6 +227,20 @@ class Stream:
     def finished(self) -> bool:
         """Whether :meth:`input_finished` was called."""
         return self._finished
+
+    def quality(self) -> InputQuality | None:
+        """The input-quality report of the audio so far (None before any audio).
+
+        Channels are reported as averaged (or the chosen index); the cancellation
+        check of ``channel="auto"`` needs the whole recording and is not made.
+        """
+        if self._meter is None:
+            return None
+        q = self._meter.report()
+        q.channel_used = str(self._channel) if isinstance(self._channel, int) else "mix"
+        if self._vad is not None and self._num_samples:
+            q.voiced_fraction = min(1.0, self.voiced_s / max(self.duration_s, 1e-9))
+        return q
 
     # ------------------------------------------------------------------ output
     def current(self) -> Face | None:
@@ -285,7 +306,11 @@ class Stream:
         t1 = time.perf_counter()
         whitened = rec.run_model(feats)
         timings["model"] = (time.perf_counter() - t1) * 1e3
-        face = rec.make_face(whitened, timings, self.duration_s, self.voiced_s, "stream")
+        face = rec.make_face(
+            whitened, timings, self.duration_s, self.voiced_s, "stream", quality=self.quality()
+        )
+        if face.quality is not None:
+            warn_quality(face.quality, "stream")
         timings["total"] = (time.perf_counter() - t0) * 1e3
         self._result = face
         return face

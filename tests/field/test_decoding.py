@@ -71,6 +71,7 @@ def test_registry_lists_the_field_containers_and_sniffs_them(field: Path) -> Non
         with (field / name).open("rb") as handle:
             assert sniff(handle.read(64)) is not None, name
     assert sniff(b"hello world, a manifest\n") is None
+    assert sniff("a.wav\n".encode("utf-16")) is None  # BOM FF FE: text, not MPEG audio
 
 
 @pytest.mark.parametrize(

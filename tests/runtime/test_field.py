@@ -167,7 +167,12 @@ def test_stream_reads_48k_files_in_chunks_and_equals_predict(rec, tmp_path: Path
     for i in range(0, x.size, 4801):
         stream.accept_waveform(48000, x[i : i + 4801])
     stream.input_finished()
-    np.testing.assert_array_equal(stream.result().whitened, rec.predict_file(path).whitened)
+    face = stream.result()
+    direct = rec.predict_file(path)
+    np.testing.assert_array_equal(face.whitened, direct.whitened)
+    assert face.quality.sample_rate == 48000
+    assert face.quality.peak_dbfs == pytest.approx(direct.quality.peak_dbfs, abs=1e-6)
+    assert face.quality.bandwidth_hz == direct.quality.bandwidth_hz
 
 
 def _latin1(tmp_path: Path, stem: bytes) -> Path:
