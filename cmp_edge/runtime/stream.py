@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.channels import downmix, select
+from cmp_edge.audio.channels import ChannelStats, downmix, select
 from cmp_edge.audio.quality import InputQuality, QualityMeter
 from cmp_edge.audio.resampler import Resampler
 from cmp_edge.audio.signal import SAMPLE_RATE, as_frames
@@ -60,7 +60,7 @@ class Pipeline(Protocol):
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...  # noqa: D102
 
-    def check_voiced(self, num_samples: int, what: str) -> None: ...  # noqa: D102
+    def check_voiced(self, num_samples: int, what: str, *, cancelled: bool = False) -> None: ...  # noqa: D102
 
     def make_face(  # noqa: D102
         self,
@@ -114,6 +114,7 @@ class Stream:
         self._num_samples = 0  # at the input rate
         self._peak = 0.0  # largest input magnitude (the silence guard)
         self._meter: QualityMeter | None = None  # the input-quality report
+        self._stats: ChannelStats | None = None  # channel energies (cancellation hint)
         self._voiced_samples = 0  # at 16 kHz
         self._finished = False
         self._current: Face | None = None
@@ -155,11 +156,14 @@ class Stream:
         if np.asarray(samples).size == 0:
             return
         frames = as_frames(samples, sample_rate, "stream", channels_last=True)
-        x = select(frames, self._channel) if isinstance(self._channel, int) else downmix(frames)
+        mix = downmix(frames)
+        x = select(frames, self._channel) if isinstance(self._channel, int) else mix
         with self._lock:
             if self._sample_rate is None:
                 self._sample_rate = int(sample_rate)
                 self._meter = QualityMeter(self._sample_rate, frames.shape[1])
+                if frames.shape[1] > 1:
+                    self._stats = ChannelStats(frames.shape[1])
                 if self._sample_rate != SAMPLE_RATE:
                     self._resampler = Resampler(self._sample_rate, SAMPLE_RATE)
             elif self._sample_rate != sample_rate:
@@ -171,6 +175,8 @@ class Stream:
             self._peak = max(self._peak, float(np.max(np.abs(x))))
             if self._meter is not None:
                 self._meter.update(x)
+            if self._stats is not None and frames.shape[1] == self._stats.channels:
+                self._stats.update(frames, mix)
             if self._resampler is not None:
                 x = self._resampler.accept(x)
             self._feed_16k(x)
@@ -238,6 +244,9 @@ class Stream:
             return None
         q = self._meter.report()
         q.channel_used = str(self._channel) if isinstance(self._channel, int) else "mix"
+        if self._stats is not None:
+            q.channel_correlation = self._stats.correlation
+            q.mix_cancellation_db = self._stats.cancellation_db
         if self._vad is not None and self._num_samples:
             q.voiced_fraction = min(1.0, self.voiced_s / max(self.duration_s, 1e-9))
         return q
@@ -297,8 +306,10 @@ class Stream:
         rec = self._rec
         if self._num_samples == 0:
             raise AudioError("stream: no audio was given; feed accept_waveform first")
-        check_audible(self._peak, "stream")
-        rec.check_voiced(self._voiced_samples, "stream")
+        stats = self._stats
+        cancelled = stats is not None and stats.cancelled and not isinstance(self._channel, int)
+        check_audible(self._peak, "stream", cancelled=cancelled)
+        rec.check_voiced(self._voiced_samples, "stream", cancelled=cancelled)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         feats = rec.features_from_frames(self._frames.view())
