@@ -8,7 +8,9 @@ per-utterance :class:`~cmp_edge.runtime.stream.Stream` objects.
 Pipeline (spec sections 1-3): resample to 16 kHz -> WebRTC VAD (published call
 sequence) -> CMP log-mel -> per-utterance normalisation -> repeat-pad to the
 bundle's ``pad_to`` -> encoder + decoder (ONNX) -> un-whitening -> 3DMM
-reconstruction.
+reconstruction. Everything up to the log-mel runs block by block
+(:mod:`cmp_edge.runtime.frontend`), with the channel policy, the input-quality
+report and the silence guards (docs/audio.md).
 """
 
 from __future__ import annotations
