@@ -244,13 +244,17 @@ def test_long_sparse_audio_memory_is_bounded_by_features(rec, tmp_path: Path) ->
                 block[: v.size] = v
             f.write(block)
     samples_bytes = minutes * 60 * 16000 * 4  # what holding the float32 samples would cost
+    warm = tmp_path / "warm.flac"  # first use imports and caches: not part of the measure
+    sf.write(str(warm), synthetic_voice(2.0), 16000)
+    rec.predict_file(warm)
     tracemalloc.start()
     try:
-        with pytest.warns(UserWarning, match="little speech"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "little speech": checked on the report below
             face = rec.predict_file(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert face.duration_s == pytest.approx(minutes * 60, abs=0.1)
-    assert face.voiced_s < 30
+    assert face.voiced_s < 30 and any("little speech" in i for i in face.quality.issues())
     assert peak < samples_bytes / 4, peak
