@@ -163,6 +163,11 @@ def runtime_requirements() -> list[str]:
         "numpy>=1.26",
         "scipy>=1.11",
         "soundfile>=0.12",
+        # FFmpeg decoding (M4A/AAC, WebM/Opus, AMR, video files); the wheels bundle
+        # FFmpeg (104 MB installed); see docs/audio.md
+        "av>=12.0",
+        # resampling (libsoxr, as librosa uses)
+        "soxr>=0.3.7",
         "webrtcvad-wheels>=2.0.14",
         *ort,
         "trimesh>=4.0",

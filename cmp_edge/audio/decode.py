@@ -1,161 +1,87 @@
-"""Audio input: read any file soundfile/libsndfile reads into mono float32, and resample.
+"""Audio input: read a file into mono float32, and resample.
 
-``load`` returns samples in [-1, 1) (int formats are scaled by their full scale; float
-files that exceed full scale are clipped with a warning), channels averaged to mono,
-at the file's own rate. ``resample`` converts with a polyphase anti-aliasing filter
-(``scipy.signal.resample_poly``). Every problem with a file raises
-:class:`cmp_edge.errors.AudioError` with a one-line message naming the file, what is
-wrong, and what to do.
+``load`` decodes any file :mod:`cmp_edge.audio.reader` opens (soundfile for WAV,
+FLAC, Ogg, MP3, AIFF...; PyAV/FFmpeg for M4A/AAC, WebM, Opus, AMR, video files...)
+into samples in [-1, 1) (int formats are scaled by their full scale; float files
+that exceed full scale are clipped with a warning), channels averaged to mono,
+at the file's own rate. ``resample`` converts with libsoxr
+(:mod:`cmp_edge.audio.resampler`). Every problem with a file raises
+:class:`cmp_edge.errors.AudioError` with a one-line message naming the file, what
+is wrong, and what to do.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import struct
 import warnings
-from pathlib import Path
-from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.signal import INT16_SCALE, SAMPLE_RATE
+from cmp_edge.audio.channels import downmix, parse_channel, select
+from cmp_edge.audio.headers import check_file
+from cmp_edge.audio.reader import open_audio
+from cmp_edge.audio.resampler import resample_array
+from cmp_edge.audio.signal import (
+    INT16_SCALE,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    SAMPLE_RATE,
+    check_rate,
+)
 from cmp_edge.errors import AudioError
 
-__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "load", "resample"]
-
-MIN_SAMPLE_RATE: Final = 4000
-"""Lowest accepted sample rate in Hz (below it speech has no usable band)."""
-MAX_SAMPLE_RATE: Final = 384000
-"""Highest accepted sample rate in Hz."""
-
-_BLOCK_FRAMES: Final = 1 << 20
-_FULL_SCALE_MAX: Final = np.float32(32767.0 / 32768.0)
+__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "check_file", "load", "resample"]
 
 
-def _check_rate(rate: int, where: str) -> None:
-    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise AudioError(
-            f"{where}: sample rate {rate} Hz is outside the supported range "
-            f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; re-export the audio at 16000 Hz"
-        )
-
-
-def _riff_truncation(path: Path, size: int) -> str | None:
-    """For a RIFF/WAVE file, describe a data chunk cut short by the file's end (else None)."""
-    with path.open("rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                return None
-            cid, clen = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if cid == b"data":
-                # 0 and 0xFFFFFFFF mark streams written without a known length.
-                if clen in (0, 0xFFFFFFFF):
-                    return None
-                present = size - (pos + 8)
-                if clen > present:
-                    return (
-                        f"its header declares {clen} bytes of audio but only {present} are "
-                        "present (the file is truncated)"
-                    )
-                return None
-            pos += 8 + clen + (clen & 1)
-    return None
-
-
-def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+def load(path: str | os.PathLike[str], *, channel: str | int = "mix") -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32.
 
     Args:
-        path: any format libsndfile reads (WAV 8/16/24/32-bit int or float, FLAC,
-            OGG/Vorbis, ...).
+        path: any format soundfile or FFmpeg reads (WAV 8/16/24/32-bit int, float,
+            mu-law; FLAC, Ogg Vorbis/Opus, MP3, M4A/AAC, WebM, AMR, video files...);
+            any file name.
+        channel: "mix" (the published downmix: the channels' mean) or a channel
+            index; see :mod:`cmp_edge.audio.channels`.
 
     Returns:
-        ``(samples, sample_rate)``: (n,) float32 in [-1, 1) (channels averaged) and the
-        file's rate in Hz. Memory is one float32 per frame plus a fixed-size block.
+        ``(samples, sample_rate)``: (n,) float32 in [-1, 1) and the file's rate in Hz.
 
     Raises:
         AudioError: missing, empty, unreadable, truncated or non-audio file; no samples;
-            NaN or Inf samples; sample rate outside 4000..384000 Hz.
+            NaN or Inf samples; sample rate outside 4000..384000 Hz; no such channel.
     """
-    import soundfile as sf
-
-    p = Path(path)
-    name = str(p)
-    if not p.exists():
-        raise AudioError(f"{name}: file not found; check the path")
-    if not p.is_file():
-        raise AudioError(f"{name}: not a regular file; pass an audio file")
-    size = p.stat().st_size
-    if size == 0:
-        raise AudioError(f"{name}: the file is empty (0 bytes); pass a file with audio")
-    try:
-        problem = _riff_truncation(p, size)
-    except OSError as exc:
-        raise AudioError(f"{name}: cannot be read ({exc.strerror}); check permissions") from exc
-    if problem:
-        raise AudioError(f"{name}: {problem}; re-export or re-download it")
-    try:
-        snd = sf.SoundFile(name)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        detail = str(exc).split(":")[-1].strip().rstrip(".") or "unknown format"
+    choice = parse_channel(channel)
+    if choice in ("auto", "best"):
         raise AudioError(
-            f"{name}: not a readable audio file ({detail}); pass WAV, FLAC, OGG or another "
-            "format libsndfile reads"
-        ) from exc
-    with snd:
-        rate = int(snd.samplerate)
-        _check_rate(rate, name)
-        channels = int(snd.channels)
-        frames = int(snd.frames) if snd.frames and snd.frames > 0 else 0
-        out = np.empty(frames, dtype=np.float32)
+            f"load() takes channel='mix' or an index, not {choice!r}; Reconstructor chooses "
+            "channels automatically"
+        )
+    with open_audio(path) as src:
+        out = np.empty(src.frames or 0, np.float32)
         filled = 0
-        scale = np.float32(1.0 / channels)
-        try:
-            while True:
-                block = snd.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-                m = block.shape[0]
-                if m == 0:
-                    break
-                mono = block[:, 0] if channels == 1 else block.sum(axis=1) * scale
-                if filled + m > out.shape[0]:
-                    out = np.resize(out, max(2 * out.shape[0], filled + m))
-                out[filled : filled + m] = mono
-                filled += m
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(
-                f"{name}: decoding failed after {filled} samples ({exc}); the file is damaged"
-            ) from exc
-    samples = out[:filled]
+        for block in src.blocks():
+            mono = downmix(block) if choice == "mix" else select(block, choice)
+            m = mono.shape[0]
+            if filled + m > out.shape[0]:
+                grown = np.empty(max(2 * out.shape[0], filled + m, 1 << 16), np.float32)
+                grown[:filled] = out[:filled]
+                out = grown
+            out[filled : filled + m] = mono
+            filled += m
+        rate, overshoot, name = src.sample_rate, src.float_overshoot, src.name
     if filled == 0:
         raise AudioError(f"{name}: the file holds no audio samples; pass a non-empty recording")
-    # NaN and Inf propagate through the sum: no per-sample temporary is needed.
-    if not math.isfinite(float(np.sum(samples, dtype=np.float64))):
-        bad = int(np.argmin(np.isfinite(samples)))
-        raise AudioError(
-            f"{name}: contains NaN or Inf samples (first at sample {bad}); repair the file"
+    if overshoot > 1.0:
+        warnings.warn(
+            f"{name}: float samples exceed full scale (peak {overshoot:.3g}); clipped to [-1, 1)",
+            stacklevel=2,
         )
-    top, bottom = float(samples.max()), float(samples.min())
-    peak = max(top, -bottom)
-    if peak > 1.0 or top > _FULL_SCALE_MAX:
-        if peak > 1.0:
-            warnings.warn(
-                f"{name}: float samples exceed full scale (peak {peak:.3g}); clipped to [-1, 1)",
-                stacklevel=2,
-            )
-        np.clip(samples, -1.0, _FULL_SCALE_MAX, out=samples)
-    return samples, rate
+    return out[:filled], rate
 
 
 def resample(samples: npt.ArrayLike, sr: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Resample a mono signal with a polyphase anti-aliasing filter.
+    """Resample a mono signal with libsoxr's high-quality band-limited filter.
 
     Args:
         samples: (n,) float signal (int16 is taken as int16 full scale).
@@ -164,24 +90,19 @@ def resample(samples: npt.ArrayLike, sr: int, target: int = SAMPLE_RATE) -> np.n
 
     Returns:
         (ceil(n * target / sr),) float32; the input unchanged (as float32) when
-        ``sr == target``.
+        ``sr == target``. Equal to feeding the signal in any chunks to
+        :class:`cmp_edge.audio.resampler.Resampler`.
 
     Raises:
         AudioError: a rate outside the supported range, or a 2-D input.
     """
-    from scipy.signal import resample_poly
-
     x = np.asarray(samples)
     if x.ndim != 1:
         raise AudioError(f"resample needs a 1-D mono signal, got shape {x.shape}")
     if x.dtype == np.int16:
         x = x.astype(np.float32) / np.float32(INT16_SCALE)
-    x = np.asarray(x, dtype=np.float32)
+    x = np.ascontiguousarray(x, dtype=np.float32)
     sr, target = int(sr), int(target)
-    _check_rate(sr, "resample input")
-    _check_rate(target, "resample target")
-    if sr == target:
-        return x
-    g = math.gcd(sr, target)
-    y = resample_poly(x, target // g, sr // g)
-    return np.asarray(y, dtype=np.float32)
+    check_rate(sr, "resample input")
+    check_rate(target, "resample target")
+    return resample_array(x, sr, target)

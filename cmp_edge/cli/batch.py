@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.console import PROG, Console, cli_words
 from cmp_edge.cli.manifest import batch_items
 from cmp_edge.cli.options import make_reconstructor
+from cmp_edge.cli.report import QUALITY_COLUMNS, quality_row
 from cmp_edge.errors import CmpEdgeError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,7 +20,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 #: Columns of summary.csv (and keys of the summary.json rows).
-SUMMARY_FIELDS = ["input", "output", "status", "error", "duration_s", "voiced_s", "total_ms"]
+SUMMARY_FIELDS = [
+    "input",
+    "output",
+    "status",
+    "error",
+    "duration_s",
+    "voiced_s",
+    "total_ms",
+    *QUALITY_COLUMNS,
+    "warnings",
+]
 
 
 def write_summary(outdir: Path, rows: list[dict[str, Any]]) -> None:
@@ -69,15 +81,16 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     if not os.access(outdir, os.W_OK):
         raise OutputError(f"{outdir}: output folder is not writable; choose another -o")
     rows: list[dict[str, Any]] = [
-        {"input": str(i), "output": str(o), "status": "pending", "error": ""} for i, o in items
+        {"input": printable(str(i)), "output": printable(str(o)), "status": "pending", "error": ""}
+        for i, o in items
     ]
     todo: list[int] = []
     earlier = previous_rows(outdir)
     for k, (inp, out) in enumerate(items):
         if out.exists() and not args.force:
             # resumed: keep what the earlier run measured for this output
-            before = earlier.get(str(inp), {})
-            if before.get("output") == str(out) and before.get("status") == "ok":
+            before = earlier.get(printable(str(inp)), {})
+            if before.get("output") == printable(str(out)) and before.get("status") == "ok":
                 rows[k].update({f: before[f] for f in SUMMARY_FIELDS[4:] if f in before})
             rows[k]["status"] = "skipped"
         else:
@@ -113,6 +126,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
                     duration_s=round(result.duration_s, 3),
                     voiced_s=round(result.voiced_s, 3),
                     total_ms=round(result.timings.get("total", 0.0), 2),
+                    **quality_row(result),
                 )
             if show:
                 n = done + failed

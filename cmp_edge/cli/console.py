@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import TextIO
 
+from cmp_edge._safe.names import printable
+
 PROG = "cmp-edge"
 
 
@@ -16,16 +18,16 @@ class Console:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=self.out, flush=True)
+            print(printable(text), file=self.out, flush=True)
 
     def note(self, text: str) -> None:
         """``cmp-edge: note: <text>`` on stderr (hidden by -q)."""
         if not self.quiet:
-            print(f"{PROG}: note: {text}", file=self.err, flush=True)
+            print(f"{PROG}: note: {printable(text)}", file=self.err, flush=True)
 
     def debug(self, text: str) -> None:
         if self.verbose and not self.quiet:
-            print(text, file=self.err, flush=True)
+            print(printable(text), file=self.err, flush=True)
 
 
 #: API words in messages -> the CLI's words (API messages speak API, CLI messages speak CLI).
@@ -40,6 +42,7 @@ CLI_WORDS: tuple[tuple[str, str], ...] = (
     ("pass face_model=...", "pass --face-model"),
     ("given to model=", "given to --model"),
     ("itself to model=", "itself to --model"),
+    ("channel=0", "--channel 0"),
     ("device='cuda'", "--device cuda"),
     ("device='cpu'", "--device cpu"),
 )
@@ -69,7 +72,7 @@ def route_warnings(console: Console) -> None:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        text = " ".join(str(message).split())
+        text = printable(" ".join(str(message).split()))
         print(f"{PROG}: warning: {text}", file=console.err, flush=True)
 
     warnings.showwarning = show

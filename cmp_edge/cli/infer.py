@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.console import PROG, Console, cli_words
 from cmp_edge.cli.options import make_reconstructor
 from cmp_edge.cli.outputs import (
@@ -73,7 +74,7 @@ def cmd_infer(args: argparse.Namespace, console: Console) -> int:
             if not many:
                 raise
             failures += 1
-            print(f"{PROG}: error: {cli_words(str(exc))}", file=console.err, flush=True)
+            print(f"{PROG}: error: {printable(cli_words(str(exc)))}", file=console.err, flush=True)
             continue
         console.info(summary_line(face, target))
         console.debug(format_timings(face))

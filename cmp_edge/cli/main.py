@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TextIO
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.batch import cmd_batch
 from cmp_edge.cli.compare import add_compare_parser, cmd_compare
 from cmp_edge.cli.console import PROG, Console, cli_words, route_warnings
@@ -120,7 +121,7 @@ def main(
             route_warnings(console)
             return COMMANDS[args.command](args, console)
     except CmpEdgeError as exc:
-        print(f"{PROG}: error: {cli_words(str(exc))}", file=err, flush=True)
+        print(f"{PROG}: error: {printable(cli_words(str(exc)))}", file=err, flush=True)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no partial outputs were left", file=err, flush=True)
@@ -130,7 +131,7 @@ def main(
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the exit-time flush
         return 141
     except OSError as exc:
-        name = exc.filename or "file"
+        name = printable(str(exc.filename or "file"))
         print(
             f"{PROG}: error: {name}: {exc.strerror or exc}; check the path and permissions",
             file=err,
@@ -142,7 +143,7 @@ def main(
 
             traceback.print_exc(file=err)
         print(
-            f"{PROG}: error: internal error ({type(exc).__name__}: {exc}); "
+            f"{PROG}: error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
             "please report it with the command (add --verbose for details)",
             file=err,
         )

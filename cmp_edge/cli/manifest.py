@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cmp_edge.cli.outputs import AUDIO_MAGIC, AUDIO_SUFFIXES
+from cmp_edge._safe.names import printable
 from cmp_edge.errors import AudioError, OutputError
 
 
@@ -12,15 +12,17 @@ def read_manifest(path: Path) -> list[Path]:
     import csv
     import json
 
+    from cmp_edge.runtime.inputs import AUDIO_SUFFIXES, SNIFF_BYTES, sniff
+
     base = path.parent
     try:
         with path.open("rb") as handle:
-            head = handle.read(4096)
+            head = handle.read(max(4096, SNIFF_BYTES))
     except OSError as exc:
         raise AudioError(
             f"{path}: cannot read the manifest ({exc.strerror}); pass a folder or a text list"
         ) from None
-    if path.suffix.lower() in AUDIO_SUFFIXES or head.startswith(AUDIO_MAGIC):
+    if path.suffix.lower() in AUDIO_SUFFIXES or sniff(head) is not None:
         raise AudioError(
             f"{path}: is an audio file, not a folder or manifest; "
             f"for one file use `cmp-edge infer {path}`"
@@ -31,8 +33,9 @@ def read_manifest(path: Path) -> list[Path]:
             "audio paths (.txt one per line, .csv or .json)"
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        # undecodable bytes stay as they are (surrogateescape): they name files too
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError as exc:
         raise AudioError(
             f"{path}: cannot read the manifest ({exc}); pass a folder or a text list"
         ) from None
@@ -45,6 +48,8 @@ def read_manifest(path: Path) -> list[Path]:
         if not isinstance(data, list):
             raise AudioError(f"{path}: JSON manifest must be a list of paths or {{'path': ...}}")
         for item in data:
+            if isinstance(item, dict) and "path" not in item:
+                raise AudioError(f"{path}: a JSON manifest entry has no 'path': {item!r}")
             entries.append(str(item["path"] if isinstance(item, dict) else item))
     elif path.suffix.lower() == ".csv":
         rows = list(csv.reader(text.splitlines()))
@@ -61,17 +66,20 @@ def read_manifest(path: Path) -> list[Path]:
 
 
 def batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]:
+    from cmp_edge.runtime.inputs import describe_suffixes, is_audio_file
+
     if source.is_dir():
-        files = sorted(
-            p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-        )
+        files = sorted(p for p in source.rglob("*") if is_audio_file(p))
         items = [(p, outdir / p.relative_to(source).with_suffix("." + fmt)) for p in files]
     elif source.is_file():
         items = [(p, outdir / f"{p.stem}.{fmt}") for p in read_manifest(source)]
     else:
         raise AudioError(f"{source}: no such folder or manifest; check the path")
     if not items:
-        raise AudioError(f"{source}: no audio files found; give a folder of .wav/.flac/.ogg files")
+        raise AudioError(
+            f"{printable(str(source))}: no audio files found; give a folder of audio files "
+            f"({describe_suffixes(8)})"
+        )
     seen: dict[Path, Path] = {}
     for inp, out in items:
         if out in seen:

@@ -93,6 +93,21 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="use all of the audio, without voice activity detection",
     )
+    a = p.add_argument_group("audio (see docs/audio.md)")
+    a.add_argument(
+        "--channel",
+        default="auto",
+        metavar="CH",
+        help="channel of multi-channel audio: auto (mean, or the loudest channel when the "
+        "channels cancel; default), mix (always the mean), best, left, right or an index",
+    )
+    a.add_argument(
+        "--condition",
+        default="none",
+        metavar="STEPS",
+        help="conditioning before the VAD: dc (remove DC offset), level (peak to -6 dBFS), "
+        "all, or none (default; the published features)",
+    )
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -123,6 +138,8 @@ def make_reconstructor(args: argparse.Namespace, console: Console) -> Reconstruc
         device=args.device,
         min_speech_s=args.min_speech,
         vad=args.vad,
+        channel=args.channel,
+        condition=args.condition,
     )
     if args.model is None:
         console.note(DEFAULT_MODEL_NOTE)

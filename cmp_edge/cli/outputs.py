@@ -7,18 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cmp_edge._safe.names import printable
 from cmp_edge.cli.options import FORMATS
 from cmp_edge.errors import AudioError, OutputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.runtime.face import Face
-
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
-
-
-# leading bytes of WAV, FLAC, Ogg, MP3 (ID3 tag) and AIFF files
-AUDIO_MAGIC = (b"RIFF", b"fLaC", b"OggS", b"ID3", b"FORM")
 
 
 def output_path(path: Path, explicit: str | None) -> Path:
@@ -37,14 +31,15 @@ def output_path(path: Path, explicit: str | None) -> Path:
 
 
 def check_audio_input(path: Path, command: str) -> None:
+    name = printable(str(path))
     if path.is_dir():
         raise AudioError(
-            f"{path}: is a folder; use `cmp-edge batch {path} -o OUTDIR` for folders of audio"
+            f"{name}: is a folder; use `cmp-edge batch {name} -o OUTDIR` for folders of audio"
             if command == "infer"
-            else f"{path}: is a folder; {command} takes one audio file"
+            else f"{name}: is a folder; {command} takes one audio file"
         )
     if not path.is_file():
-        raise AudioError(f"{path}: audio file not found; check the path")
+        raise AudioError(f"{name}: audio file not found; check the path")
 
 
 def check_new(paths: Sequence[Path], force: bool, named: Sequence[tuple[str, Path]] = ()) -> None:
@@ -80,7 +75,7 @@ def summary_line(face: Face, out: Path) -> str:
     else:
         what = f"{face.vertices.shape[0]} vertices"
     return (
-        f"{out}: {what} from {face.voiced_s:.1f} s of speech "
+        f"{printable(str(out))}: {what} from {face.voiced_s:.1f} s of speech "
         f"({face.timings.get('total', 0.0):.1f} ms)"
     )
 

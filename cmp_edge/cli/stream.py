@@ -67,18 +67,17 @@ def cmd_stream(args: argparse.Namespace, console: Console) -> int:
             except KeyboardInterrupt:
                 pass
     else:
-        from cmp_edge.audio.decode import load
+        from cmp_edge.runtime.inputs import file_chunks
 
-        samples, rate = load(path)
-        block = max(1, rate * args.chunk_ms // 1000)
         t_start = time.monotonic()
-        for k, start in enumerate(range(0, samples.shape[0], block)):
-            stream.accept_waveform(rate, samples[start : start + block])
-            report()
-            if args.realtime:
-                delay = t_start + (k + 1) * args.chunk_ms / 1000 - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
+        with file_chunks(path, args.chunk_ms / 1000) as (rate, chunks):
+            for k, chunk in enumerate(chunks):
+                stream.accept_waveform(rate, chunk)
+                report()
+                if args.realtime:
+                    delay = t_start + (k + 1) * args.chunk_ms / 1000 - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
     stream.input_finished()
     face = stream.result()
     console.info(row("final", face))

@@ -23,7 +23,7 @@ def cmp_features(
 ) -> np.ndarray:
     """The full published feature pipeline: what the CMP networks take as input.
 
-    Steps: resample to 16 kHz (polyphase) when needed, voice activity detection
+    Steps: resample to 16 kHz (libsoxr) when needed, voice activity detection
     (spec section 2; silence removed), CMP log-mel, per-bin normalisation, and
     repeat-padding to ``pad_to`` frames. The network input is ``out.T[None]``
     (1, 64, T).

@@ -8,10 +8,23 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from cmp_edge._safe.names import printable
 from cmp_edge.errors import CmpEdgeError
 from cmp_edge.runtime.face import Face
 
 __all__ = ["iter_files"]
+
+
+def _unexpected(path: Path, exc: Exception) -> CmpEdgeError:
+    name = printable(str(path))
+    if isinstance(exc, MemoryError):
+        return CmpEdgeError(f"{name}: ran out of memory; process it alone or with fewer --workers")
+    if isinstance(exc, OSError):
+        return CmpEdgeError(f"{name}: {exc.strerror or exc}; check the file and its folder")
+    detail = printable(" ".join(str(exc).split()))[:200]
+    return CmpEdgeError(
+        f"{name}: internal error ({type(exc).__name__}: {detail}); please report it with the file"
+    )
 
 
 def iter_files(
@@ -31,7 +44,9 @@ def iter_files(
             a :class:`CmpEdgeError` it raises is reported as that file's error.
 
     Yields:
-        ``(index, path, Face or the CmpEdgeError raised for it)`` in completion order.
+        ``(index, path, Face or the CmpEdgeError raised for it)`` in completion order;
+        any other exception a file causes is turned into a :class:`CmpEdgeError` for
+        that file (the batch goes on).
         Closing the iterator (or Ctrl-C) cancels files not yet started.
     """
     items = [Path(p) for p in paths]
@@ -58,6 +73,8 @@ def iter_files(
                     result: Face | CmpEdgeError = fut.result()
                 except CmpEdgeError as exc:
                     result = exc
+                except Exception as exc:  # one bad file is one failed row, never the end
+                    result = _unexpected(items[index], exc)
                 yield index, items[index], result
     finally:
         for fut in pending:

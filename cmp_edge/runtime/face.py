@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +14,9 @@ from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import OutputError
 from cmp_edge.output.mesh import save_mesh
 from cmp_edge.output.params import params_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cmp_edge.audio.quality import InputQuality
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
 
@@ -43,6 +46,10 @@ class Face:
             of the session) and ``reconstruct`` ("cpu" or "cuda").
         embedding: (64,) float32 unit-norm voice embedding the parameters were decoded
             from, or None when the bundle does not output it.
+        quality: the input-quality report of the recording
+            (:class:`~cmp_edge.audio.quality.InputQuality`: levels, DC, clipping,
+            bandwidth, channels, voiced fraction, conditioning applied); None
+            for faces made by a stream's provisional estimates.
     """
 
     params: dict[str, Any]
@@ -56,6 +63,7 @@ class Face:
     source: str | None = None
     devices: dict[str, str] = field(default_factory=dict)
     embedding: npt.NDArray[np.float32] | None = None
+    quality: InputQuality | None = None
 
     @property
     def scale(self) -> float:
@@ -80,6 +88,7 @@ class Face:
             "voiced_s": round(float(self.voiced_s), 4),
             "timings_ms": {k: round(float(v), 4) for k, v in self.timings.items()},
             "devices": dict(self.devices),
+            "input_quality": None if self.quality is None else self.quality.to_dict(),
         }
 
     def to_dict(self) -> dict[str, Any]:

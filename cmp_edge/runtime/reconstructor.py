@@ -8,7 +8,9 @@ per-utterance :class:`~cmp_edge.runtime.stream.Stream` objects.
 Pipeline (spec sections 1-3): resample to 16 kHz -> WebRTC VAD (published call
 sequence) -> CMP log-mel -> per-utterance normalisation -> repeat-pad to the
 bundle's ``pad_to`` -> encoder + decoder (ONNX) -> un-whitening -> 3DMM
-reconstruction.
+reconstruction. Everything up to the log-mel runs block by block
+(:mod:`cmp_edge.runtime.frontend`), with the channel policy, the input-quality
+report and the silence guards (docs/audio.md).
 """
 
 from __future__ import annotations
@@ -24,22 +26,31 @@ import numpy as np
 import numpy.typing as npt
 
 from cmp_edge._native import check_seconds, resolve_threads
-from cmp_edge.audio.decode import load, resample
-from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
-from cmp_edge.audio.vad import remove_silence
+from cmp_edge._safe.names import printable
+from cmp_edge.audio.channels import parse_channel
+from cmp_edge.audio.signal import SAMPLE_RATE, as_frames
 from cmp_edge.errors import AudioError, CmpEdgeError, FaceModelError, ModelError, NoSpeechError
 from cmp_edge.facemodel import FaceModel
-from cmp_edge.features.logmel import log_mel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
 from cmp_edge.model.layout import unwhiten
 from cmp_edge.model.session import open_session, providers_for, resolve_providers
 from cmp_edge.runtime.batch import iter_files
 from cmp_edge.runtime.face import Face
+from cmp_edge.runtime.frontend import (
+    FrontEnd,
+    Source,
+    analyse,
+    array_source,
+    bytes_source,
+    file_source,
+    parse_condition,
+)
+from cmp_edge.runtime.quality import warn_quality
 from cmp_edge.runtime.stream import Stream
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cmp_edge.facemodel import FaceModel
+    from cmp_edge.audio.quality import InputQuality
 __all__ = ["Reconstructor"]
 
 
@@ -69,10 +80,22 @@ class Reconstructor:
             ``--min-speech``); less raises :class:`~cmp_edge.errors.NoSpeechError`
             rather than guessing a face.
         vad: remove silence with the voice activity detector (spec section 2);
-            False (CLI ``--no-vad``) uses all of the audio.
+            False (CLI ``--no-vad``) uses all of the audio (for recordings the detector
+            rejects).
+        channel: which channel(s) of multi-channel audio to use: "auto" (the mean,
+            unless the channels cancel, then the loudest channel, with a warning),
+            "mix" (always the mean, the published downmix), "best" (the loudest)
+            or an index (0 = left); see :mod:`cmp_edge.audio.channels`.
+        condition: conditioning before the VAD, off by default: "dc" (remove the
+            DC offset), "level" (peak to -6 dBFS), "all", or a sequence of steps.
         min_voiced_s: former name of ``min_speech_s`` (deprecated).
 
+    Every prediction measures the input (:class:`~cmp_edge.audio.quality.InputQuality`,
+    in :attr:`Face.quality`) and warns (``warnings.warn``, one line) when the
+    recording lies outside the conditions the model was trained on.
+
     Raises:
+        AudioError: an invalid ``channel`` or ``condition``.
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
         FaceModelError: the face model cannot be loaded or does not match the bundle.
     """
@@ -87,6 +110,8 @@ class Reconstructor:
         device: str | None = None,
         min_speech_s: float = 0.5,
         vad: bool = True,
+        channel: str | int = "auto",
+        condition: str | Sequence[str] | bool | None = None,
         min_voiced_s: float | None = None,
     ) -> None:
         t0 = time.perf_counter()
@@ -109,6 +134,9 @@ class Reconstructor:
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
         self.vad = bool(vad)
+        self.frontend = FrontEnd(
+            vad=self.vad, channel=parse_channel(channel), condition=parse_condition(condition)
+        )
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._embedding_output = ["embedding"] if "embedding" in self.info.outputs else []
@@ -174,24 +202,17 @@ class Reconstructor:
         )
 
     # ------------------------------------------------------------------ stages
-    def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
-        if not self.vad:
-            voiced = samples16k
-        else:
-            try:
-                voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
-            except NoSpeechError:
-                voiced = np.zeros(0, np.float32)
-        self.check_voiced(voiced.shape[0], what)
-        return voiced
-
-    def check_voiced(self, num_samples: int, what: str) -> None:
+    def check_voiced(self, num_samples: int, what: str, *, cancelled: bool = False) -> None:
+        """Raise :class:`NoSpeechError` when fewer than ``min_speech_s`` seconds are voiced."""
         seconds = num_samples / SAMPLE_RATE
         if num_samples == 0:
-            raise NoSpeechError(
-                f"{what}: no voiced speech found; record speech (a few seconds of one voice), "
-                "or use all of the audio with vad=False"
+            hint = (
+                "the channels cancel when averaged; choose one with channel=0"
+                if cancelled
+                else "record speech (a few seconds of one voice), or use all of the audio "
+                "with vad=False"
             )
+            raise NoSpeechError(f"{what}: no voiced speech found; {hint}")
         if seconds < self.min_speech_s:
             raise NoSpeechError(
                 f"{what}: only {seconds:.2f} s of voiced speech (need {self.min_speech_s:.2f} s); "
@@ -247,6 +268,7 @@ class Reconstructor:
         duration_s: float,
         voiced_s: float,
         source: str | None,
+        quality: InputQuality | None = None,
     ) -> Face:
         t0 = time.perf_counter()
         params = self.unwhiten(whitened)
@@ -263,6 +285,7 @@ class Reconstructor:
             voiced_s=voiced_s,
             source=source,
             devices={"model": self.providers[0], "reconstruct": self.reconstruct_device},
+            quality=quality,
         )
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -274,63 +297,103 @@ class Reconstructor:
         """Estimate a face from speech samples.
 
         Args:
-            samples: (n,) or (n, channels) float in [-1, 1) or int16.
+            samples: (n,), (n, channels) or (channels, n) float in [-1, 1) or int16
+                (see :func:`cmp_edge.audio.signal.as_frames`).
             sample_rate: in Hz; resampled to 16 kHz when different.
             source: a name for messages and the result (e.g. the file name).
 
         Returns:
             The :class:`Face`, with ``timings`` in ms for ``resample``, ``vad``,
-            ``features``, ``model``, ``reconstruct`` and ``total``.
+            ``features``, ``model``, ``reconstruct`` and ``total``, and the
+            input-quality report in ``quality``.
 
         Raises:
-            AudioError: empty or invalid samples.
-            NoSpeechError: less voiced speech than ``min_speech_s``.
+            AudioError: empty or invalid samples, or a shape with no clear channel axis.
+            NoSpeechError: silence, or less voiced speech than ``min_speech_s``.
         """
+        what = printable(source) if source else "samples"
+        frames = as_frames(samples, sample_rate, what)
+        return self._predict_source(array_source(frames, int(sample_rate)), what, source)
+
+    def predict_file(self, path: str | os.PathLike[str]) -> Face:
+        """Estimate a face from an audio file: anything soundfile or FFmpeg (PyAV) decodes
+        (WAV, FLAC, Ogg, MP3, M4A/AAC, Opus, WebM, AMR, video files...), any file name.
+
+        The file is decoded, resampled and analysed block by block: memory holds the
+        log-mel frames of the voiced audio, not the samples. ``timings`` additionally
+        holds ``load`` (decoding) and ``total`` includes it.
+
+        Raises:
+            AudioError: the file is missing, unreadable or empty.
+            NoSpeechError: silence or no voiced speech.
+        """
+        p = Path(path)
+        name = printable(str(p))
+        if not p.is_file():
+            raise AudioError(f"{name}: audio file not found; check the path")
+        return self._predict_source(file_source(p), name, str(p))
+
+    def predict_bytes(self, data: bytes, *, name: str = "upload") -> Face:
+        """Estimate a face from a whole audio file held in memory (e.g. an HTTP upload:
+        WebM/Opus without a duration, fragmented MP4/AAC, WAV...).
+
+        Raises:
+            AudioError: empty, unreadable or non-audio data.
+            NoSpeechError: silence or no voiced speech.
+        """
+        return self._predict_source(bytes_source(bytes(data), name), name, name)
+
+    def _predict_source(self, source: Source, what: str, label: str | None) -> Face:
         t_start = time.perf_counter()
-        timings: dict[str, float] = {}
-        feats, duration_s, voiced_s = self.network_input(samples, sample_rate, source, timings)
+        result = analyse(source, self.frontend, what)
+        q = result.quality
+        self.check_voiced(result.voiced_samples, what, cancelled=q.mix_cancellation_db >= 20)
+        warn_quality(q, what)
+        timings = dict(result.timings)
+        if timings.get("load", 0.0) < 0.05 and label is None:
+            timings.pop("load", None)
+        t0 = time.perf_counter()
+        feats = self.features_from_frames(result.frames)
+        timings["features"] = timings.get("features", 0.0) + _ms(t0)
         t0 = time.perf_counter()
         whitened, embedding = self._run(feats, ["params", *self._embedding_output])
         timings["model"] = _ms(t0)
-        face = self.make_face(whitened, timings, duration_s, voiced_s, source)
+        face = self.make_face(
+            whitened,
+            timings,
+            result.samples16k / SAMPLE_RATE,
+            result.voiced_samples / SAMPLE_RATE,
+            label,
+            quality=q,
+        )
         face.embedding = embedding
         timings["total"] = _ms(t_start)
         return face
 
     def network_input(
-        self,
-        samples: Any,
-        sample_rate: int,
-        source: str | None = None,
-        timings: dict[str, float] | None = None,
+        self, samples: Any, sample_rate: int, source: str | None = None
     ) -> tuple[npt.NDArray[np.float32], float, float]:
-        """Stages 1-2: samples -> the network input (resample, VAD, log-mel, normalise, pad).
+        """Stages 1-2: samples -> the network input (channels, resample, VAD, log-mel,
+        normalisation, repeat-padding), as :meth:`predict` computes it.
 
         Args:
             samples, sample_rate, source: as for :meth:`predict`.
-            timings: if given, receives ``resample``, ``vad`` and ``features`` in ms.
 
         Returns:
             ((T, 64) float32 features with T >= ``pad_to``, seconds of audio, voiced seconds).
 
         Raises:
             AudioError: empty or invalid samples.
-            NoSpeechError: less voiced speech than ``min_speech_s``.
+            NoSpeechError: silence, or less voiced speech than ``min_speech_s``.
         """
-        what = source or "samples"
-        timings = {} if timings is None else timings
-        x = as_mono_float32(samples, sample_rate, what)
-        t0 = time.perf_counter()
-        if sample_rate != SAMPLE_RATE:
-            x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
-        timings["resample"] = _ms(t0)
-        t0 = time.perf_counter()
-        voiced = self._voiced(x, what)
-        timings["vad"] = _ms(t0)
-        t0 = time.perf_counter()
-        feats = self.features_from_frames(log_mel(voiced, SAMPLE_RATE))
-        timings["features"] = _ms(t0)
-        return feats, x.shape[0] / SAMPLE_RATE, voiced.shape[0] / SAMPLE_RATE
+        what = printable(source) if source else "samples"
+        frames = as_frames(samples, sample_rate, what)
+        result = analyse(array_source(frames, int(sample_rate)), self.frontend, what)
+        self.check_voiced(
+            result.voiced_samples, what, cancelled=result.quality.mix_cancellation_db >= 20
+        )
+        feats = self.features_from_frames(result.frames)
+        return feats, result.samples16k / SAMPLE_RATE, result.voiced_samples / SAMPLE_RATE
 
     @property
     def has_embedding(self) -> bool:
@@ -371,26 +434,6 @@ class Reconstructor:
         params = np.asarray(outs[0], dtype=np.float32)[0]
         embedding = np.asarray(outs[1], dtype=np.float32)[0] if len(outs) > 1 else None
         return params, embedding
-
-    def predict_file(self, path: str | os.PathLike[str]) -> Face:
-        """Estimate a face from an audio file (any format soundfile reads: WAV, FLAC, OGG...).
-
-        ``timings`` additionally holds ``load`` and ``total`` includes it.
-
-        Raises:
-            AudioError: the file is missing, unreadable or empty.
-            NoSpeechError: no voiced speech.
-        """
-        t0 = time.perf_counter()
-        p = Path(path)
-        if not p.is_file():
-            raise AudioError(f"{p}: audio file not found; check the path")
-        samples, rate = load(p)
-        load_ms = _ms(t0)
-        face = self.predict(samples, rate, source=str(p))
-        face.timings = {"load": load_ms, **face.timings}
-        face.timings["total"] += load_ms
-        return face
 
     def iter_batch(
         self,

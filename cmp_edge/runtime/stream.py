@@ -14,10 +14,10 @@ given chunk length, whatever the stream's length:
 The encoder runs only in :meth:`Stream.current`, at most once per ``refresh_s``
 seconds of new voiced audio, on the last ``window_s`` seconds of frames
 normalised with the running statistics. :meth:`Stream.result` normalises all
-frames exactly as :meth:`Reconstructor.predict` does, so for 16 kHz input it
-equals ``predict`` on the whole audio (within 1e-4 in parameters). At other
-sample rates chunks are resampled one by one for the provisional estimates and
-``result`` re-runs ``predict`` on the kept original samples (exact).
+frames exactly as :meth:`Reconstructor.predict` does, so it equals ``predict``
+on the whole (mono) audio: at other sample rates chunks go through the
+incremental libsoxr resampler, whose output does not depend on the chunking,
+and no samples are kept.
 """
 
 from __future__ import annotations
@@ -30,15 +30,21 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.decode import resample
-from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
+from cmp_edge.audio.channels import ChannelStats, downmix, select
+from cmp_edge.audio.quality import InputQuality, QualityMeter
+from cmp_edge.audio.resampler import Resampler
+from cmp_edge.audio.signal import SAMPLE_RATE, as_frames
 from cmp_edge.audio.vad import StreamingVad
 from cmp_edge.errors import AudioError, NoSpeechError
 from cmp_edge.features.logmel import LogMelOptions, OnlineLogMel
 from cmp_edge.features.normalize import RunningFrames, repeat_pad
 from cmp_edge.runtime.face import Face
+from cmp_edge.runtime.frontend import SILENT_PEAK_DBFS, check_audible
+from cmp_edge.runtime.quality import warn_quality
 
 __all__ = ["Pipeline", "Stream"]
+
+_AUDIBLE_PEAK = 10.0 ** (SILENT_PEAK_DBFS / 20.0)
 
 
 class Pipeline(Protocol):
@@ -54,7 +60,7 @@ class Pipeline(Protocol):
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...  # noqa: D102
 
-    def check_voiced(self, num_samples: int, what: str) -> None: ...  # noqa: D102
+    def check_voiced(self, num_samples: int, what: str, *, cancelled: bool = False) -> None: ...  # noqa: D102
 
     def make_face(  # noqa: D102
         self,
@@ -63,6 +69,7 @@ class Pipeline(Protocol):
         duration_s: float,
         voiced_s: float,
         source: str | None,
+        quality: InputQuality | None = None,
     ) -> Face: ...
 
     def predict(self, samples: Any, sample_rate: int, *, source: str | None = None) -> Face: ...  # noqa: D102
@@ -103,6 +110,9 @@ class Stream:
         self._rec = reconstructor
         self._lock = threading.Lock()
         use_vad = getattr(reconstructor, "vad", True)
+        frontend = getattr(reconstructor, "frontend", None)
+        # a stream cannot look ahead: "auto"/"best" use the mean; an index selects
+        self._channel = getattr(frontend, "channel", "mix")
         self._vad: StreamingVad | None = StreamingVad() if use_vad else None
         self._mel = OnlineLogMel(LogMelOptions.preset("cmp"))
         self._frames = RunningFrames()
@@ -111,8 +121,11 @@ class Stream:
         self.refresh_frames = max(1, int(round(refresh_s * 100)))
         self.window_frames = max(1, int(round(window_s * 100)))
         self._sample_rate: int | None = None
-        self._raw: list[npt.NDArray[np.float32]] = []  # kept only for rates != 16 kHz
+        self._resampler: Resampler | None = None
         self._num_samples = 0  # at the input rate
+        self._peak = 0.0  # largest input magnitude (the silence guard)
+        self._meter: QualityMeter | None = None  # the input-quality report
+        self._stats: ChannelStats | None = None  # channel energies (cancellation hint)
         self._voiced_samples = 0  # at 16 kHz
         self._finished = False
         self._current: Face | None = None
@@ -128,7 +141,8 @@ class Stream:
         Args:
             sample_rate: in Hz, the same for every chunk of the stream.
             samples: (n,) or (n, channels) float in [-1, 1), or int16; any n,
-                including 0.
+                including 0. Channels are averaged, unless the reconstructor's
+                ``channel`` is an index (a stream cannot look ahead for "auto").
 
         The pre-0.2 order ``accept_waveform(samples, sample_rate)`` still works
         with a DeprecationWarning; keyword calls work in any order.
@@ -152,23 +166,37 @@ class Stream:
             raise RuntimeError("accept_waveform called after input_finished()")
         if np.asarray(samples).size == 0:
             return
-        x = as_mono_float32(samples, sample_rate, "stream")
+        frames = as_frames(samples, sample_rate, "stream", channels_last=True)
+        mix = downmix(frames)
+        x = select(frames, self._channel) if isinstance(self._channel, int) else mix
         with self._lock:
             if self._sample_rate is None:
                 self._sample_rate = int(sample_rate)
+                self._meter = QualityMeter(self._sample_rate, frames.shape[1])
+                if frames.shape[1] > 1:
+                    self._stats = ChannelStats(frames.shape[1])
+                if self._sample_rate != SAMPLE_RATE:
+                    self._resampler = Resampler(self._sample_rate, SAMPLE_RATE)
             elif self._sample_rate != sample_rate:
                 raise AudioError(
                     f"stream: sample rate changed from {self._sample_rate} to {sample_rate} Hz; "
                     "create a new stream for audio at another rate"
                 )
             self._num_samples += x.shape[0]
-            if sample_rate != SAMPLE_RATE:
-                self._raw.append(x)
-                x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
-            for block in self._vad.accept(x) if self._vad is not None else [x]:
-                self._feed_voiced(block)
+            self._peak = max(self._peak, float(np.max(np.abs(x))))
+            if self._meter is not None:
+                self._meter.update(x)
+            if self._stats is not None and frames.shape[1] == self._stats.channels:
+                self._stats.update(frames, mix)
+            if self._resampler is not None:
+                x = self._resampler.accept(x)
+            self._feed_16k(x)
             self.chunks += 1
         self.accept_ms_total += (time.perf_counter() - t0) * 1e3
+
+    def _feed_16k(self, x: npt.NDArray[np.float32]) -> None:
+        for block in self._vad.accept(x) if self._vad is not None else [x]:
+            self._feed_voiced(block)
 
     def _feed_voiced(self, block: npt.NDArray[np.float32]) -> None:
         self._voiced_samples += block.shape[0]
@@ -189,6 +217,8 @@ class Stream:
             if self._finished:
                 return
             self._finished = True
+            if self._resampler is not None:
+                self._feed_16k(self._resampler.finish())
             if self._vad is not None:
                 self._vad.finish()
             self._mel.input_finished()
@@ -215,6 +245,23 @@ class Stream:
         """Whether :meth:`input_finished` was called."""
         return self._finished
 
+    def quality(self) -> InputQuality | None:
+        """The input-quality report of the audio so far (None before any audio).
+
+        Channels are reported as averaged (or the chosen index); the cancellation
+        check of ``channel="auto"`` needs the whole recording and is not made.
+        """
+        if self._meter is None:
+            return None
+        q = self._meter.report()
+        q.channel_used = str(self._channel) if isinstance(self._channel, int) else "mix"
+        if self._stats is not None:
+            q.channel_correlation = self._stats.correlation
+            q.mix_cancellation_db = self._stats.cancellation_db
+        if self._vad is not None and self._num_samples:
+            q.voiced_fraction = min(1.0, self.voiced_s / max(self.duration_s, 1e-9))
+        return q
+
     # ------------------------------------------------------------------ output
     def current(self) -> Face | None:
         """The latest provisional face, or None before ``min_speech_s`` of speech.
@@ -232,7 +279,7 @@ class Stream:
             return self._result or self._current
         with self._lock:
             count = self._frames.count
-            if count < self.min_frames:
+            if count < self.min_frames or self._peak < _AUDIBLE_PEAK:
                 return None
             if self._current is not None and count - self._current_frames < self.refresh_frames:
                 return self._current
@@ -268,20 +315,24 @@ class Stream:
         if self._result is not None:
             return self._result
         rec = self._rec
-        if self._sample_rate is not None and self._sample_rate != SAMPLE_RATE:
-            face = rec.predict(np.concatenate(self._raw), self._sample_rate, source="stream")
-        else:
-            if self._num_samples == 0:
-                raise AudioError("stream: no audio was given; feed accept_waveform first")
-            rec.check_voiced(self._voiced_samples, "stream")
-            t0 = time.perf_counter()
-            timings: dict[str, float] = {}
-            feats = rec.features_from_frames(self._frames.view())
-            timings["features"] = (time.perf_counter() - t0) * 1e3
-            t1 = time.perf_counter()
-            whitened = rec.run_model(feats)
-            timings["model"] = (time.perf_counter() - t1) * 1e3
-            face = rec.make_face(whitened, timings, self.duration_s, self.voiced_s, "stream")
-            timings["total"] = (time.perf_counter() - t0) * 1e3
+        if self._num_samples == 0:
+            raise AudioError("stream: no audio was given; feed accept_waveform first")
+        stats = self._stats
+        cancelled = stats is not None and stats.cancelled and not isinstance(self._channel, int)
+        check_audible(self._peak, "stream", cancelled=cancelled)
+        rec.check_voiced(self._voiced_samples, "stream", cancelled=cancelled)
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        feats = rec.features_from_frames(self._frames.view())
+        timings["features"] = (time.perf_counter() - t0) * 1e3
+        t1 = time.perf_counter()
+        whitened = rec.run_model(feats)
+        timings["model"] = (time.perf_counter() - t1) * 1e3
+        face = rec.make_face(
+            whitened, timings, self.duration_s, self.voiced_s, "stream", quality=self.quality()
+        )
+        if face.quality is not None:
+            warn_quality(face.quality, "stream")
+        timings["total"] = (time.perf_counter() - t0) * 1e3
         self._result = face
         return face

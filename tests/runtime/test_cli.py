@@ -491,9 +491,11 @@ def test_info_missing_model_hint_fits_the_command(tmp_path: Path) -> None:
 
 
 def test_no_vad_uses_all_audio(bundle, tmp_path: Path) -> None:  # noqa: ANN001
-    quiet = _wav(tmp_path / "hum.wav", np.zeros(32000, np.float32))  # nothing voiced
+    # quiet noise (RMS -50 dBFS): audible, but the VAD keeps under 0.1 s of it
+    noise = 0.003 * np.random.default_rng(0).standard_normal(32000)
+    quiet = _wav(tmp_path / "hum.wav", noise.astype(np.float32))
     code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle)
-    assert_one_line_error(code, err, "no voiced speech", "--no-vad")
+    assert_one_line_error(code, err, "voiced speech", "--min-speech")
     code, _, err = run("infer", quiet, "-o", tmp_path / "a.json", "--model", bundle, "--no-vad")
     assert code == 0, err
     assert json.loads((tmp_path / "a.json").read_text())["metadata"]["voiced_s"] == pytest.approx(
