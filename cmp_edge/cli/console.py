@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import TextIO
 
@@ -43,6 +44,9 @@ CLI_WORDS: tuple[tuple[str, str], ...] = (
     ("given to model=", "given to --model"),
     ("itself to model=", "itself to --model"),
     ("channel=0", "--channel 0"),
+    ("pick another with channel=", "pick another with --channel"),
+    ("(channel= chooses)", "(--channel chooses)"),
+    ("vad=False does not help", "--no-vad does not help"),
     ("device='cuda'", "--device cuda"),
     ("device='cpu'", "--device cpu"),
 )
@@ -52,7 +56,7 @@ def cli_words(message: str) -> str:
     """``message`` with the API's argument names replaced by the CLI's options."""
     for api, cli in CLI_WORDS:
         message = message.replace(api, cli)
-    return message
+    return re.sub(r"condition='([a-z,]+)'", r"--condition \1", message)
 
 
 def route_warnings(console: Console) -> None:
@@ -72,7 +76,7 @@ def route_warnings(console: Console) -> None:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        text = printable(" ".join(str(message).split()))
+        text = printable(cli_words(" ".join(str(message).split())))
         print(f"{PROG}: warning: {text}", file=console.err, flush=True)
 
     warnings.showwarning = show

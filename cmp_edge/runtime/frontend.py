@@ -148,7 +148,7 @@ def _run(
         if isinstance(channel, int) and channels > 1 and channel >= channels:
             raise AudioError(
                 f"{what}: channel {channel} does not exist: the audio has {channels} "
-                f"channels (0..{channels - 1}); pick another with --channel"
+                f"channels (0..{channels - 1}); pick another with channel="
             )
         pipe = FeaturePipeline(rate, channels, channel=channel, vad=options.vad, dc=dc, gain=gain)
         while True:
@@ -190,7 +190,7 @@ def analyse(source: Source, options: FrontEnd, what: str) -> FrontEndResult:
         warnings.warn(
             f"{what}: the channels cancel when averaged (mix {stats.cancellation_db:.0f} dB "
             f"below the channels, correlation {stats.correlation or 0.0:+.2f}); using channel "
-            f"{channel} alone (--channel chooses)",
+            f"{channel} alone (channel= chooses)",
             stacklevel=3,
         )
     dc, gain = _conditioning(result, pipe, options, channel)
@@ -236,9 +236,9 @@ def check_audible(peak: float, what: str, *, cancelled: bool = False) -> None:
     """
     if dbfs(peak) < SILENT_PEAK_DBFS:
         hint = (
-            "the channels cancel when averaged; choose one with --channel (channel=0)"
+            "the channels cancel when averaged; choose one with channel=0"
             if cancelled
-            else "record speech (a few seconds of one voice); --no-vad does not help here"
+            else "record speech (a few seconds of one voice); vad=False does not help here"
         )
         raise NoSpeechError(
             f"{what}: no voiced speech found: the audio holds no audible signal (peak "

@@ -27,7 +27,7 @@ def quality_warning(quality: InputQuality, what: str) -> str | None:
     if any(i.startswith("very low level") for i in issues):
         steps.append("level")
     if steps and not quality.conditioning:
-        hint = f"; --condition {','.join(steps)} may help"
+        hint = f"; condition={','.join(steps)!r} may help"
     return (
         f"{what}: outside the model's training conditions: {'; '.join(issues)}; "
         f"the estimate may be off{hint} (see docs/audio.md)"

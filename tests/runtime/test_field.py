@@ -75,7 +75,8 @@ def test_cancelling_mix_fails_cleanly_with_a_channel_hint(bundle: Path, tmp_path
         "infer", path, "-o", tmp_path / "b.json", "--model", bundle, "--channel", "right"
     )
     assert code == 0, err
-    assert json.loads((tmp_path / "b.json").read_text())["input_quality"]["channel_used"] == "1"
+    meta = json.loads((tmp_path / "b.json").read_text())["metadata"]
+    assert meta["input_quality"]["channel_used"] == "1"
 
 
 @pytest.mark.parametrize("vad", [True, False])
@@ -226,8 +227,8 @@ def test_infer_latin1_name_with_a_real_stdout(bundle: Path, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr.decode()
     assert os.path.exists(os.fsencode(out))
     assert b"\\xe9" in proc.stdout
-    params = json.loads((tmp_path / "p.json").read_text())
-    assert params["input_quality"]["peak_dbfs"] < 0 and params["input_quality"]["issues"] == []
+    quality = json.loads((tmp_path / "p.json").read_text())["metadata"]["input_quality"]
+    assert quality["peak_dbfs"] < 0 and quality["issues"] == []
 
 
 @pytest.mark.slow
