@@ -27,6 +27,7 @@ from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
 from cmp_edge.audio.vad import remove_silence
 from cmp_edge.errors import AudioError, CmpEdgeError, FaceModelError, ModelError, NoSpeechError
 from cmp_edge.facemodel import FaceModel
+from cmp_edge.facemodel.formats.npz import read_npz
 from cmp_edge.features.logmel import log_mel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
@@ -115,7 +116,8 @@ class Reconstructor:
                     f"{where}: the face model named by {info.path.name} is missing; "
                     "keep it beside the .onnx file or pass --face-model"
                 )
-            fm = FaceModel.load(info.face_model_file)
+            # Only cmp-edge's own .npz format, whatever the file holds (see bundle.py).
+            fm = FaceModel(**read_npz(info.face_model_file))
         else:
             default = FaceModel.default()
             if info.face_model_id != default.id:
