@@ -51,7 +51,6 @@ def write_bundle(
 
     ``external``: store W as external data at this location (relative to the model).
     """
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
@@ -60,7 +59,11 @@ def write_bundle(
     if external is not None:
         w.ClearField("raw_data")
         w.data_location = TensorProto.EXTERNAL
-        for key, value in (("location", external), ("offset", "0"), ("length", str(weights.nbytes))):
+        for key, value in (
+            ("location", external),
+            ("offset", "0"),
+            ("length", str(weights.nbytes)),
+        ):
             entry = w.external_data.add()
             entry.key, entry.value = key, value
     graph = helper.make_graph(

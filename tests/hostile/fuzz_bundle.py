@@ -21,8 +21,9 @@ JSON = st.recursive(
         st.floats(),
         st.text(max_size=8),
     ),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=10,
 )
 

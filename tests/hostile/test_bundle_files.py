@@ -72,7 +72,9 @@ def test_face_model_file_is_read_as_npz_only(tmp_path: Path, voice_wav: Path) ->
     """Kind 2: a checkpoint renamed .npz is not handed to the checkpoint loader."""
     valid_checkpoint().write(tmp_path / "m.npz")
     model = write_bundle(tmp_path / "m.onnx", metadata(face_model_file="m.npz"))
-    code, lines = _cli("infer", str(voice_wav), "-o", str(tmp_path / "o.ply"), "--model", str(model))
+    code, lines = _cli(
+        "infer", str(voice_wav), "-o", str(tmp_path / "o.ply"), "--model", str(model)
+    )
     assert code == 1 and len(lines) == 1
     assert lines[0].startswith("cmp-edge: error: ") and "m.npz" in lines[0]
     assert "internal error" not in lines[0]
@@ -106,9 +108,7 @@ def test_malformed_metadata_is_one_model_error(
 
 
 def test_info_on_deep_provenance_is_one_line(tmp_path: Path) -> None:
-    model = write_bundle(
-        tmp_path / "m.onnx", metadata(provenance="[" * 50_000 + "]" * 50_000)
-    )
+    model = write_bundle(tmp_path / "m.onnx", metadata(provenance="[" * 50_000 + "]" * 50_000))
     code, lines = _cli("info", str(model))
     assert code == 1 and len(lines) == 1 and "nested more than" in lines[0]
 
