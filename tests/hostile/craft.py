@@ -184,3 +184,33 @@ def npy_object_file(obj: Any) -> bytes:
     buf = io.BytesIO()
     np.save(buf, np.array(obj, dtype=object), allow_pickle=True)
     return buf.getvalue()
+
+
+# ------------------------------------------------------------ Surrey Face Model
+def sfm_matrix(arr: np.ndarray) -> bytes:
+    """An eos cereal Eigen matrix: int32 rows, int32 cols, float32 column-major values."""
+    a = np.asarray(arr, dtype="<f4")
+    a = a.reshape(-1, 1) if a.ndim == 1 else a
+    return struct.pack("<ii", *a.shape) + a.tobytes(order="F")
+
+
+def sfm_string(value: str) -> bytes:
+    raw = value.encode()
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def sfm_file(blendshapes: list[tuple[str, np.ndarray]] | None = None, n: int = 4) -> bytes:
+    """A version-2 SFM .bin of the tiny model, with blendshapes as its expression model."""
+    arrays = tiny_model_arrays(n)
+    mean, basis = arrays["u"][:, 0] / 1000, arrays["w_shp"]
+    tri = np.array([[0, 1, 2], [1, 2, 3]], dtype="<i4")
+    out = [struct.pack("<I", 2), sfm_matrix(mean), sfm_matrix(basis)]
+    out += [sfm_matrix(np.ones(basis.shape[1])), struct.pack("<Q", len(tri)), tri.tobytes()]
+    empty = sfm_matrix(np.zeros((0, 0)))
+    out += [empty, empty, empty, struct.pack("<Q", 0)]  # colour model: empty
+    if blendshapes is None:
+        out.append(b"\x01")  # expression model absent
+    else:
+        out += [b"\x00", struct.pack("<iQ", 1, len(blendshapes))]
+        out += [sfm_string(name) + sfm_matrix(m) for name, m in blendshapes]
+    return b"".join(out)
