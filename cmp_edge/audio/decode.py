@@ -20,10 +20,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge._safe.limits import get_limits
+from cmp_edge._safe.numbers import seconds as finite_seconds
 from cmp_edge.audio.signal import INT16_SCALE
 from cmp_edge.errors import AudioError
 
-__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "load", "resample"]
+__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "load", "max_duration", "resample", "too_long"]
 
 MIN_SAMPLE_RATE: Final = 4000
 """Lowest accepted sample rate in Hz (below it speech has no usable band)."""
@@ -70,12 +72,34 @@ def _riff_truncation(path: Path, size: int) -> str | None:
     return None
 
 
-def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+def max_duration(seconds: float | None) -> float:
+    """The duration cap in seconds: ``seconds``, or the limit in force when None.
+
+    Raises:
+        AudioError: ``seconds`` is not a finite number > 0.
+    """
+    if seconds is None:
+        return float(get_limits().max_audio_seconds)
+    return finite_seconds(seconds, "max_duration_s (--max-duration)", AudioError, positive=True)
+
+
+def too_long(where: str, seconds: float, cap: float) -> AudioError:
+    """The error for audio longer than the duration cap."""
+    return AudioError(
+        f"{where}: {seconds:.1f} s of audio is longer than the {cap:g} s limit; cut the "
+        "recording, or raise the limit with --max-duration (max_duration_s=...)"
+    )
+
+
+def load(path: str | os.PathLike[str], max_seconds: float | None = None) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32.
 
     Args:
         path: any format libsndfile reads (WAV 8/16/24/32-bit int or float, FLAC,
             OGG/Vorbis, ...).
+        max_seconds: longest audio accepted, in seconds (None: the limit in force,
+            :attr:`cmp_edge.limits.Limits.max_audio_seconds`, 600 s by default). A
+            header declaring more is refused before anything is allocated.
 
     Returns:
         ``(samples, sample_rate)``: (n,) float32 in [-1, 1) (channels averaged) and the
@@ -83,10 +107,12 @@ def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 
     Raises:
         AudioError: missing, empty, unreadable, truncated or non-audio file; no samples;
-            NaN or Inf samples; sample rate outside 4000..384000 Hz.
+            NaN or Inf samples; sample rate outside 4000..384000 Hz; longer than
+            ``max_seconds``.
     """
     import soundfile as sf
 
+    cap = max_duration(max_seconds)
     p = Path(path)
     name = str(p)
     if not p.exists():
@@ -115,7 +141,11 @@ def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         _check_rate(rate, name)
         channels = int(snd.channels)
         frames = int(snd.frames) if snd.frames and snd.frames > 0 else 0
-        out = np.empty(frames, dtype=np.float32)
+        max_frames = int(cap * rate)
+        if frames > max_frames:
+            raise too_long(name, frames / rate, cap)
+        # The header's frame count may lie: start small and grow with what is decoded.
+        out = np.empty(min(frames, _BLOCK_FRAMES * 4), dtype=np.float32)
         filled = 0
         scale = np.float32(1.0 / channels)
         try:
@@ -124,6 +154,8 @@ def load(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
                 m = block.shape[0]
                 if m == 0:
                     break
+                if filled + m > max_frames:
+                    raise too_long(name, (filled + m) / rate, cap)
                 mono = block[:, 0] if channels == 1 else block.sum(axis=1) * scale
                 if filled + m > out.shape[0]:
                     out = np.resize(out, max(2 * out.shape[0], filled + m))

@@ -30,10 +30,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.decode import resample
+from cmp_edge._safe.numbers import seconds
+from cmp_edge.audio.decode import max_duration, resample, too_long
 from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
 from cmp_edge.audio.vad import StreamingVad
-from cmp_edge.errors import AudioError, NoSpeechError
+from cmp_edge.errors import AudioError, CmpEdgeError, NoSpeechError
 from cmp_edge.features.logmel import LogMelOptions, OnlineLogMel
 from cmp_edge.features.normalize import RunningFrames, repeat_pad
 from cmp_edge.runtime.face import Face
@@ -89,7 +90,11 @@ class Stream:
         refresh_s: float = 1.0,
         window_s: float = 60.0,
     ) -> None:
+        min_voiced_s = seconds(min_voiced_s, "min_voiced_s", CmpEdgeError)
+        refresh_s = seconds(refresh_s, "refresh_s", CmpEdgeError)
+        window_s = seconds(window_s, "window_s", CmpEdgeError)
         self._rec = reconstructor
+        self._max_samples_s = max_duration(getattr(reconstructor, "max_duration_s", None))
         self._lock = threading.Lock()
         use_vad = getattr(reconstructor, "vad", True)
         self._vad: StreamingVad | None = StreamingVad() if use_vad else None
@@ -150,6 +155,9 @@ class Stream:
                     f"stream: sample rate changed from {self._sample_rate} to {sample_rate} Hz; "
                     "create a new stream for audio at another rate"
                 )
+            if (self._num_samples + x.shape[0]) / sample_rate > self._max_samples_s:
+                seconds = (self._num_samples + x.shape[0]) / sample_rate
+                raise too_long("stream", seconds, self._max_samples_s)
             self._num_samples += x.shape[0]
             if sample_rate != SAMPLE_RATE:
                 self._raw.append(x)
