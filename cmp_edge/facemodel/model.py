@@ -349,7 +349,7 @@ class FaceModel:
             r_arr,
             t_arr,
             result.reshape(b, n, 3),
-            0 if threads is None else int(threads),
+            0 if threads is None else min(int(threads), os.cpu_count() or 1),
         )
         return result
 
