@@ -14,6 +14,7 @@ reconstruction.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.audio.decode import load, resample
+from cmp_edge._safe.numbers import seconds, thread_count
+from cmp_edge.audio.decode import load, max_duration, resample, too_long
 from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
 from cmp_edge.audio.vad import remove_silence
 from cmp_edge.errors import AudioError, CmpEdgeError, FaceModelError, ModelError, NoSpeechError
@@ -32,7 +34,7 @@ from cmp_edge.features.logmel import log_mel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
 from cmp_edge.model.session import open_session, resolve_providers
-from cmp_edge.runtime.batch import iter_files
+from cmp_edge.runtime.batch import iter_files, worker_count
 from cmp_edge.runtime.face import Face
 from cmp_edge.runtime.stream import Stream
 
@@ -65,6 +67,11 @@ class Reconstructor:
             :class:`~cmp_edge.errors.NoSpeechError` rather than guessing a face.
         vad: remove silence with the voice activity detector (spec section 2);
             False uses all of the audio (for recordings the detector rejects).
+        max_duration_s: longest audio accepted, in seconds (None: the limit in
+            force, :attr:`cmp_edge.limits.Limits.max_audio_seconds`, 600 s by
+            default); longer audio raises :class:`~cmp_edge.errors.AudioError`
+            before it is decoded in full. Memory grows with the duration (about
+            70 bytes per second of 16 kHz audio per stage).
 
     Raises:
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
@@ -80,19 +87,23 @@ class Reconstructor:
         *,
         min_voiced_s: float = 0.5,
         vad: bool = True,
+        max_duration_s: float | None = None,
     ) -> None:
         t0 = time.perf_counter()
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise ModelError(f"threads: {threads!r} is invalid; pass a positive integer")
+        # more threads than cores only adds overhead
+        threads = thread_count(threads, "threads", ModelError, os.cpu_count() or 1)
+        min_voiced = seconds(min_voiced_s, "min_voiced_s (--min-speech)", AudioError)
+        self.max_duration_s = max_duration(max_duration_s)
         path = resolve_model_path(model)
         wanted, self.reconstruct_device = resolve_providers(providers)
         self._session = open_session(path, wanted, threads)
         self.info: BundleInfo = read_bundle(path, self._session)
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
         self.face_model: FaceModel = self._resolve_face_model(face_model)
-        self.min_voiced_s = float(min_voiced_s)
+        self.min_voiced_s = min_voiced
         self.vad = bool(vad)
         self._threads = threads
+        self._local = threading.local()  # per-thread reconstruction threads (batches)
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._slices = self.info.slices()
@@ -225,7 +236,7 @@ class Reconstructor:
             expr,
             scale=float(params["scale"]),
             device=self.reconstruct_device,
-            threads=self._threads,
+            threads=getattr(self._local, "threads", self._threads),
         )
         return np.asarray(verts, dtype=np.float32)
 
@@ -278,6 +289,8 @@ class Reconstructor:
         t_start = time.perf_counter()
         what = source or "samples"
         x = as_mono_float32(samples, sample_rate, what)
+        if x.shape[0] / sample_rate > self.max_duration_s:
+            raise too_long(what, x.shape[0] / sample_rate, self.max_duration_s)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if sample_rate != SAMPLE_RATE:
@@ -311,7 +324,7 @@ class Reconstructor:
         p = Path(path)
         if not p.is_file():
             raise AudioError(f"{p}: audio file not found; check the path")
-        samples, rate = load(p)
+        samples, rate = load(p, self.max_duration_s)
         load_ms = _ms(t0)
         face = self.predict(samples, rate, source=str(p))
         face.timings = {"load": load_ms, **face.timings}
@@ -337,7 +350,16 @@ class Reconstructor:
             ``(index, path, Face or the CmpEdgeError raised for it)`` in completion order.
             Closing the iterator (or Ctrl-C) cancels files not yet started.
         """
-        return iter_files(self.predict_file, paths, workers, handle=handle)
+        items = [Path(p) for p in paths]
+        n_workers = worker_count(workers, len(items))
+        # Each worker reconstructs with its share of the cores, not all of them.
+        share = max(1, (self._threads or os.cpu_count() or 1) // n_workers)
+
+        def predict_file(path: Path) -> Face:
+            self._local.threads = share
+            return self.predict_file(path)
+
+        return iter_files(predict_file, items, n_workers, handle=handle)
 
     def predict_batch(
         self,
