@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cmp_edge._safe.jsonsafe import loads
+from cmp_edge.cli.collisions import check_collisions
 from cmp_edge.cli.outputs import AUDIO_MAGIC, AUDIO_SUFFIXES
-from cmp_edge.errors import AudioError, OutputError
+from cmp_edge.errors import AudioError
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
 
 def read_manifest(path: Path) -> list[Path]:
-    import csv
-    import json
-
     base = path.parent
     try:
         with path.open("rb") as handle:
@@ -42,26 +41,68 @@ def read_manifest(path: Path) -> list[Path]:
         ) from None
     entries: list[str] = []
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            raise AudioError(f"{path}: manifest is not valid JSON; give a list of paths") from None
+        fix = 'give a list of paths or of {"path": ...} objects'
+        data = loads(text, str(path), "JSON manifest", AudioError, fix)
         if not isinstance(data, list):
-            raise AudioError(f"{path}: JSON manifest must be a list of paths or {{'path': ...}}")
-        for item in data:
-            entries.append(str(item["path"] if isinstance(item, dict) else item))
+            raise AudioError(f"{path}: JSON manifest is not a list; {fix}")
+        for number, item in enumerate(data, 1):
+            value = item.get("path") if isinstance(item, dict) else item
+            if not isinstance(value, str) or not value.strip():
+                raise AudioError(f"{path}: item {number} has no path string; {fix}")
+            entries.append(value.strip())
     elif path.suffix.lower() == ".csv":
-        rows = list(csv.reader(text.splitlines()))
-        col = 0
-        if rows and "path" in [c.strip().lower() for c in rows[0]]:
-            col = [c.strip().lower() for c in rows[0]].index("path")
-            rows = rows[1:]
-        entries = [r[col].strip() for r in rows if r and r[col].strip()]
+        entries = csv_paths(path, text)
     else:
         entries = [
             line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
         ]
     return [p if p.is_absolute() else base / p for p in map(Path, entries)]
+
+
+_HEADER_NAMES = ("path", "file", "filename", "audio", "wav", "input")
+
+
+def _is_file(base: Path, name: str) -> bool:
+    try:
+        return (base / name).is_file()
+    except (OSError, ValueError):  # a name too long for the system, NUL bytes
+        return False
+
+
+def csv_paths(path: Path, text: str) -> list[str]:
+    """The audio paths of a CSV manifest: the column named path/file/audio/... in a header
+    row, else the first column (a first row that names no audio file is taken as a header).
+
+    Raises:
+        AudioError: a row without that column.
+    """
+    import csv
+
+    try:
+        rows = [
+            (number, row)
+            for number, row in enumerate(csv.reader(text.splitlines()), 1)
+            if any(c.strip() for c in row)
+        ]
+    except csv.Error as exc:
+        raise AudioError(f"{path}: malformed CSV manifest ({exc}); fix the file") from None
+    if not rows:
+        return []
+    head = [c.strip().lower() for c in rows[0][1]]
+    col = 0
+    named = [i for i, c in enumerate(head) if c in _HEADER_NAMES]
+    if named:
+        col, rows = named[0], rows[1:]
+    elif Path(head[0]).suffix not in AUDIO_SUFFIXES and not _is_file(path.parent, rows[0][1][0]):
+        rows = rows[1:]  # a header row with other names
+    entries = []
+    for number, row in rows:
+        if len(row) <= col or not row[col].strip():
+            raise AudioError(
+                f"{path}: row {number} has no path in column {col + 1}; fix or remove the row"
+            )
+        entries.append(row[col].strip())
+    return entries
 
 
 def batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]:
@@ -76,12 +117,5 @@ def batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]
         raise AudioError(f"{source}: no such folder or manifest; check the path")
     if not items:
         raise AudioError(f"{source}: no audio files found; give a folder of .wav/.flac/.ogg files")
-    seen: dict[Path, Path] = {}
-    for inp, out in items:
-        if out in seen:
-            raise OutputError(
-                f"{inp}: writes the same output as {seen[out]}; "
-                "use a folder source to keep names apart"
-            )
-        seen[out] = inp
+    check_collisions(items, outdir)
     return items
