@@ -158,7 +158,12 @@ def load(path: str | os.PathLike[str], max_seconds: float | None = None) -> tupl
                     raise too_long(name, (filled + m) / rate, cap)
                 mono = block[:, 0] if channels == 1 else block.sum(axis=1) * scale
                 if filled + m > out.shape[0]:
-                    out = np.resize(out, max(2 * out.shape[0], filled + m))
+                    # Real audio beyond the first blocks: trust the declared length now
+                    # (it is within the cap), else double.
+                    need = filled + m
+                    grown = np.empty(frames if frames >= need else 2 * need, np.float32)
+                    grown[:filled] = out[:filled]
+                    out = grown
                 out[filled : filled + m] = mono
                 filled += m
         except (sf.LibsndfileError, RuntimeError) as exc:
