@@ -10,6 +10,7 @@ the file or member really holds, before anything is allocated or mapped.
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import zipfile
@@ -21,22 +22,38 @@ import numpy as np
 from cmp_edge._safe.limits import check_bytes, check_elements
 from cmp_edge.errors import CmpEdgeError
 
-__all__ = ["read_npy", "read_npy_file", "read_npz_member"]
+__all__ = ["npy_header", "read_npy", "read_npy_file", "read_npz_member"]
 
 _NUMERIC = frozenset("biufc")
+_MAX_HEADER = 12 + 10000  # magic, length field and NumPy's largest accepted header
 
 
-def _header(
-    handle: IO[bytes], where: str, what: str, error: type[CmpEdgeError], text: bool
+def npy_header(
+    handle: IO[bytes],
+    where: str,
+    what: str,
+    error: type[CmpEdgeError],
+    text: bool = False,
+    objects: bool = False,
 ) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
-    """(shape, fortran_order, dtype, bytes of data) of the .npy stream at ``handle``."""
-    version = np.lib.format.read_magic(handle)
+    """(shape, fortran_order, dtype, bytes of data) of the .npy stream at ``handle``.
+
+    At most the largest header NumPy accepts is read (a length field cannot make it
+    read more); ``handle`` is left at the start of the data. Object arrays (a
+    pickle follows) are accepted only with ``objects``; their byte count is 0.
+    """
+    start = handle.tell()
+    head = io.BytesIO(handle.read(_MAX_HEADER))
+    version = np.lib.format.read_magic(head)
     if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
     elif version in ((2, 0), (3, 0)):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
     else:
         raise error(f"{where}: {what} has unknown .npy version {version}")
+    handle.seek(start + head.tell())
+    if objects and dtype.hasobject:
+        return tuple(shape), bool(fortran), dtype, 0
     allowed = _NUMERIC | ({"U"} if text else set())
     if dtype.hasobject or dtype.kind not in allowed or dtype.fields is not None:
         raise error(f"{where}: {what} holds {dtype} data, not numbers; refusing to load it")
@@ -60,10 +77,10 @@ def read_npy(
         error: not numeric (or text when ``text``), over the limits, or a data
             size different from what the stream holds.
     """
-    start = handle.tell() if handle.seekable() else 0
-    shape, fortran, dtype, nbytes = _header(handle, where, what, error, text)
-    used = handle.tell() - start if handle.seekable() else None
-    if used is not None and used + nbytes != available:
+    start = handle.tell()
+    shape, fortran, dtype, nbytes = npy_header(handle, where, what, error, text)
+    used = handle.tell() - start
+    if used + nbytes != available:
         raise error(f"{where}: {what} declares {nbytes} bytes of data but holds {available - used}")
     check_bytes(nbytes, where, what, error)
     raw = handle.read(nbytes)
@@ -115,7 +132,7 @@ def read_npz_member(
     start = _member_offset(path, info, where, error)
     with path.open("rb") as f:
         f.seek(start)
-        shape, fortran, dtype, nbytes = _header(f, where, what, error, text)
+        shape, fortran, dtype, nbytes = npy_header(f, where, what, error, text)
         data_start = f.tell()
     if data_start + nbytes != start + info.file_size:
         raise error(f"{where}: {what} declares {nbytes} bytes of data that it does not hold")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import math
 import pickle
+import pickletools
 import re
 import zipfile
 from collections import OrderedDict
@@ -304,13 +305,31 @@ def _resolve(obj: Any, depth: int = 0) -> Any:
     return obj
 
 
+def _checked_stream(data: bytes) -> io.BytesIO:
+    """``data`` as a stream, after proving every length field of its opcodes fits in it.
+
+    The C unpickler allocates a frame or a counted string by its declared length
+    before reading it; ``pickletools.genops`` reads the opcodes with bounded reads
+    (and refuses truncated arguments), and frames are checked here.
+    """
+    try:
+        for opcode, arg, pos in pickletools.genops(data):
+            if opcode.name == "FRAME" and (pos is None or int(arg or 0) > len(data) - pos):
+                raise _fail("a pickle frame is longer than the data")
+    except ValueError as exc:  # truncated argument, unknown opcode
+        raise _fail(f"malformed pickle ({exc})") from None
+    return io.BytesIO(data)
+
+
 def load_pickle(file: IO[bytes]) -> Any:
     """Unpickle NumPy arrays, dicts and plain values (other classes become Opaque).
+
+    The rest of ``file`` is read into memory (callers bound its size first).
 
     Raises:
         pickle.UnpicklingError: a rule of the module docstring is broken.
     """
-    return _resolve(_Unpickler(file).load())
+    return _resolve(_Unpickler(_checked_stream(file.read())).load())
 
 
 def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -356,4 +375,5 @@ def load_torch_zip(path: str) -> Any:
                 )
             return cache[(key, dtype.str)]
 
-        return _resolve(_Unpickler(io.BytesIO(_read_member(zf, pkl[0])), storage).load())
+        stream = _checked_stream(_read_member(zf, pkl[0]))
+        return _resolve(_Unpickler(stream, storage).load())

@@ -169,11 +169,11 @@ def decode_png(data: bytes, *, source: str = "<bytes>") -> npt.NDArray[np.uint8]
     except zlib.error as exc:
         raise PngError(f"{source}: corrupt PNG image data ({exc})") from None
     if len(raw) != expected or not inflater.eof:
-        problem = "more" if len(raw) > expected else "less"
-        if len(raw) == expected:
-            problem = "an unfinished stream of"
+        got = f"more than {expected}" if len(raw) > expected else str(len(raw))
+        unfinished = "" if inflater.eof or len(raw) > expected else "; stream unfinished"
         raise PngError(
-            f"{source}: corrupt PNG ({problem} image data than {width} x {height} pixels need)"
+            f"{source}: corrupt PNG ({got} bytes after decompression{unfinished}; "
+            f"{width} x {height} pixels need {expected})"
         )
     try:
         rows = _C.png_unfilter(raw, height, width, channels)

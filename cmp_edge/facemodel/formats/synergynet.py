@@ -25,7 +25,7 @@ import numpy as np
 
 from cmp_edge._safe.boundary import guarded
 from cmp_edge._safe.limits import check_bytes
-from cmp_edge._safe.npyfile import read_npy_file
+from cmp_edge._safe.npyfile import npy_header, read_npy_file
 from cmp_edge._safe.unpickler import load_pickle, load_torch_zip
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.formats._data import ModelData, model_data
@@ -54,11 +54,7 @@ def _read_source(p: Path) -> dict[str, Any]:
         obj = load_torch_zip(str(p))
     elif head == b"\x93NUMPY":
         with p.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                _, _, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                _, _, dtype = np.lib.format.read_array_header_2_0(f)
+            _, _, dtype, _ = npy_header(f, str(p), "the .npy file", FaceModelError, objects=True)
             if dtype.hasobject:
                 obj = load_pickle(f)
                 obj = obj.item() if isinstance(obj, np.ndarray) and obj.ndim == 0 else obj
