@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from cmp_edge.errors import CmpEdgeError
 
-__all__ = ["seconds", "thread_count"]
+__all__ = ["require_finite", "seconds", "thread_count"]
 
 
 def seconds(value: Any, name: str, error: type[CmpEdgeError], *, positive: bool = False) -> float:
@@ -43,3 +46,15 @@ def thread_count(value: Any, name: str, error: type[CmpEdgeError], cores: int) -
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise error(f"{name}: {value!r:.40} is invalid; pass a positive integer")
     return min(value, max(1, cores))
+
+
+def require_finite(
+    values: npt.NDArray[Any], where: str, what: str, error: type[CmpEdgeError]
+) -> None:
+    """Raise ``error`` if ``values`` (a numeric array) holds NaN or infinity.
+
+    NaN and infinity propagate through a float64 sum, and finite float32 values
+    cannot overflow it, so one pass without a temporary array decides.
+    """
+    if values.size and not np.isfinite(np.sum(values, dtype=np.float64)):
+        raise error(f"{where}: {what} holds NaN or infinite values; the file is damaged")

@@ -165,3 +165,14 @@ def test_cli_prints_one_line(tmp_path: Path) -> None:
 def test_fuzz_face_model_loaders(target: str) -> None:
     """Only FaceModelError escapes, under an address-space limit (no crash, no bomb)."""
     run_sandboxed(f"tests.hostile.fuzz_facemodel:{target}")
+
+
+@pytest.mark.parametrize("record", ["0", "1"])
+def test_non_finite_tensors_are_refused(tmp_path: Path, record: str) -> None:
+    """Kind 4: NaN in the mean (u) or a basis (w_shp)."""
+    ckpt = valid_checkpoint()
+    values = np.frombuffer(ckpt.records[record], "<f4").copy()
+    values[3] = np.nan
+    ckpt.records[record] = values.tobytes()
+    with pytest.raises(FaceModelError, match="NaN"):
+        FaceModel.load(ckpt.write(tmp_path / "nan.tar"))

@@ -26,6 +26,7 @@ import numpy as np
 
 from cmp_edge._safe.boundary import guarded
 from cmp_edge._safe.limits import check_bytes, check_elements
+from cmp_edge._safe.numbers import require_finite
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.formats._data import ModelData, model_data
 from cmp_edge.facemodel.formats._units import to_mm_factor
@@ -177,6 +178,9 @@ def read_sfm(
         names = {k: v for k, v in read_ibug_mapping(landmarks).items() if 0 <= v < n}
         if "ibug_36" in names and "ibug_45" in names:
             names["oicd_left"], names["oicd_right"] = names["ibug_36"], names["ibug_45"]
+    for what, values in (("mean", mean), ("basis", basis), ("expression model", expr)):
+        if values is not None:
+            require_finite(values, str(p), what, FaceModelError)
     mean3 = mean[:, 0].reshape(n, 3)
     factor = to_mm_factor(mean3, str(p))
     f32 = np.float32(factor)

@@ -26,6 +26,7 @@ import numpy as np
 from cmp_edge._safe.boundary import guarded
 from cmp_edge._safe.limits import check_bytes
 from cmp_edge._safe.npyfile import npy_header, read_npy_file
+from cmp_edge._safe.numbers import require_finite
 from cmp_edge._safe.unpickler import load_pickle, load_torch_zip
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.formats._data import ModelData, model_data
@@ -105,6 +106,8 @@ def read_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None =
     w_exp = np.asarray(src["w_exp"], dtype=np.float32)
     if u.size % 3 or w_shp.ndim != 2 or w_exp.ndim != 2:
         raise FaceModelError(f"{p}: u must be 3N long and w_shp / w_exp 2-D matrices")
+    for name, values in (("u", u), ("w_shp", w_shp), ("w_exp", w_exp)):
+        require_finite(values, str(p), name, FaceModelError)
     n = u.size // 3
     if w_shp.shape[0] != 3 * n or w_exp.shape[0] != 3 * n:
         raise FaceModelError(
