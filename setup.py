@@ -154,10 +154,13 @@ def runtime_requirements() -> list[str]:
         raise SystemExit(f"CMP_EDGE_ORT={choice!r}: use 'gpu' or 'cpu'")
     gpu_platform = "platform_system != 'Darwin' and platform_machine == 'x86_64'"
     cpu_platform = "platform_system == 'Darwin' or platform_machine != 'x86_64'"
+    # 1.24.1 is the first release that refuses external-data paths escaping the model's
+    # folder (microsoft/onnxruntime#26776); tests/hostile/test_bundle_files.py checks it.
+    floor = "1.24.1"
     ort = (
-        [f"onnxruntime-gpu>=1.20; {gpu_platform}", f"onnxruntime>=1.20; {cpu_platform}"]
+        [f"onnxruntime-gpu>={floor}; {gpu_platform}", f"onnxruntime>={floor}; {cpu_platform}"]
         if choice == "gpu"
-        else ["onnxruntime>=1.20"]
+        else [f"onnxruntime>={floor}"]
     )
     return [
         "numpy>=1.26",

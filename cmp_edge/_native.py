@@ -13,14 +13,15 @@ directly (``libcuda``: ``cuInit`` + ``cuDeviceGetCount``) through ctypes.
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 import sys
 from typing import Any
 
+from cmp_edge._safe.numbers import thread_count
+from cmp_edge.errors import ModelError
+
 __all__ = [
     "available_cores",
-    "check_seconds",
     "device_count",
     "driver_device_count",
     "ext",
@@ -93,24 +94,7 @@ def resolve_threads(threads: int | None, what: str = "threads") -> int:
     given count, never more than :func:`available_cores`.
 
     Raises:
-        ValueError: not None and not a positive integer (booleans and floats refused).
+        ModelError: not None and not a positive integer (booleans and floats refused).
     """
-    if threads is None:
-        return available_cores()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"{what}: {threads!r} is invalid; pass a positive integer or None")
-    return min(int(threads), available_cores())
-
-
-def check_seconds(value: float, what: str) -> float:
-    """A finite, non-negative number of seconds as float.
-
-    Raises:
-        ValueError: NaN, infinite, negative or not a number.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{what}: {value!r} is not a number of seconds")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{what}: {value!r} must be a finite number of seconds >= 0")
-    return seconds
+    cores = available_cores()
+    return thread_count(threads, what, ModelError, cores) or cores

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from cmp_edge.audio.channels import downmix, parse_channel, select
 from cmp_edge.audio.headers import check_file
-from cmp_edge.audio.reader import open_audio
+from cmp_edge.audio.reader import BLOCK_FRAMES, max_duration, open_audio, too_long
 from cmp_edge.audio.resampler import resample_array
 from cmp_edge.audio.signal import (
     INT16_SCALE,
@@ -31,10 +31,23 @@ from cmp_edge.audio.signal import (
 )
 from cmp_edge.errors import AudioError
 
-__all__ = ["MAX_SAMPLE_RATE", "MIN_SAMPLE_RATE", "check_file", "load", "resample"]
+__all__ = [
+    "MAX_SAMPLE_RATE",
+    "MIN_SAMPLE_RATE",
+    "check_file",
+    "load",
+    "max_duration",
+    "resample",
+    "too_long",
+]
 
 
-def load(path: str | os.PathLike[str], *, channel: str | int = "mix") -> tuple[np.ndarray, int]:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    channel: str | int = "mix",
+    max_seconds: float | None = None,
+) -> tuple[np.ndarray, int]:
     """Read an audio file as mono float32.
 
     Args:
@@ -43,13 +56,17 @@ def load(path: str | os.PathLike[str], *, channel: str | int = "mix") -> tuple[n
             any file name.
         channel: "mix" (the published downmix: the channels' mean) or a channel
             index; see :mod:`cmp_edge.audio.channels`.
+        max_seconds: longest audio accepted (None: the limit in force,
+            :attr:`cmp_edge.limits.Limits.max_audio_seconds`); a header declaring more
+            is refused before anything is allocated.
 
     Returns:
         ``(samples, sample_rate)``: (n,) float32 in [-1, 1) and the file's rate in Hz.
 
     Raises:
         AudioError: missing, empty, unreadable, truncated or non-audio file; no samples;
-            NaN or Inf samples; sample rate outside 4000..384000 Hz; no such channel.
+            NaN or Inf samples; sample rate outside 4000..384000 Hz; no such channel;
+            longer than ``max_seconds``.
     """
     choice = parse_channel(channel)
     if choice in ("auto", "best"):
@@ -57,14 +74,17 @@ def load(path: str | os.PathLike[str], *, channel: str | int = "mix") -> tuple[n
             f"load() takes channel='mix' or an index, not {choice!r}; Reconstructor chooses "
             "channels automatically"
         )
-    with open_audio(path) as src:
-        out = np.empty(src.frames or 0, np.float32)
+    with open_audio(path, max_seconds=max_seconds) as src:
+        # the declared length (within the cap) is a hint: start with at most 4 blocks
+        out = np.empty(min(src.frames or 0, 4 * BLOCK_FRAMES), np.float32)
         filled = 0
         for block in src.blocks():
             mono = downmix(block) if choice == "mix" else select(block, choice)
             m = mono.shape[0]
             if filled + m > out.shape[0]:
-                grown = np.empty(max(2 * out.shape[0], filled + m, 1 << 16), np.float32)
+                declared = src.frames or 0
+                size = declared if declared >= filled + m else 2 * (filled + m)
+                grown = np.empty(max(size, 1 << 16), np.float32)
                 grown[:filled] = out[:filled]
                 out = grown
             out[filled : filled + m] = mono

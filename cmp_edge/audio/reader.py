@@ -25,7 +25,9 @@ from typing import IO, Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge._safe.limits import get_limits
 from cmp_edge._safe.names import printable
+from cmp_edge._safe.numbers import seconds as finite_seconds
 from cmp_edge.audio.channels import downmix
 from cmp_edge.audio.headers import check_file
 from cmp_edge.audio.signal import MAX_CHANNELS, check_rate
@@ -36,6 +38,26 @@ __all__ = ["BLOCK_FRAMES", "AudioSource", "load_bytes", "open_audio", "read_all"
 BLOCK_FRAMES: Final = 1 << 16
 """Most frames one block from :meth:`AudioSource.blocks` holds (about 4 s at 16 kHz)."""
 _FULL_SCALE_MAX: Final = np.float32(32767.0 / 32768.0)
+
+
+def max_duration(seconds: float | None) -> float:
+    """The duration cap in seconds: ``seconds``, or the limit in force when None
+    (:attr:`cmp_edge.limits.Limits.max_audio_seconds`).
+
+    Raises:
+        AudioError: ``seconds`` is not a finite number > 0.
+    """
+    if seconds is None:
+        return float(get_limits().max_audio_seconds)
+    return finite_seconds(seconds, "max_duration_s", AudioError, positive=True)
+
+
+def too_long(where: str, seconds: float, cap: float) -> AudioError:
+    """The error for audio longer than the duration cap ``cap`` (seconds)."""
+    return AudioError(
+        f"{where}: {seconds:.1f} s of audio is longer than the {cap:g} s limit; cut the "
+        "recording, or raise the limit with max_duration_s=..."
+    )
 
 
 class AudioSource:
@@ -53,9 +75,10 @@ class AudioSource:
             (0 when none); such samples are clipped to [-1, 1).
     """
 
-    def __init__(self, handle: IO[bytes], name: str) -> None:
+    def __init__(self, handle: IO[bytes], name: str, max_seconds: float | None = None) -> None:
         self._handle = handle
         self.name = name
+        self.max_seconds = max_duration(max_seconds)
         self.float_overshoot = 0.0
         self._sf: Any = None
         self._av: Any = None
@@ -88,6 +111,8 @@ class AudioSource:
             self._handle.seek(0)
             self._open_ffmpeg()
         check_rate(self.sample_rate, self.name)
+        if self.frames is not None and self.frames > self.max_seconds * self.sample_rate:
+            raise too_long(self.name, self.frames / self.sample_rate, self.max_seconds)
         if not 1 <= self.channels <= MAX_CHANNELS:
             raise AudioError(
                 f"{self.name}: {self.channels} channels is not a plausible recording "
@@ -145,6 +170,8 @@ class AudioSource:
             if top >= _FULL_SCALE_MAX:
                 np.clip(block, -1.0, _FULL_SCALE_MAX, out=block)
             seen += block.shape[0]
+            if seen > self.max_seconds * self.sample_rate:
+                raise too_long(self.name, seen / self.sample_rate, self.max_seconds)
             yield block
 
     def _sf_blocks(self) -> Iterator[npt.NDArray[np.float32]]:
@@ -234,6 +261,7 @@ def open_audio(
     source: str | os.PathLike[str] | bytes | bytearray | memoryview,
     *,
     name: str | None = None,
+    max_seconds: float | None = None,
 ) -> AudioSource:
     """Open a file (any name) or in-memory bytes for incremental decoding.
 
@@ -241,6 +269,8 @@ def open_audio(
         source: a path, or the bytes of a whole file (e.g. a browser upload:
             WebM/Opus without a duration, fragmented MP4/AAC, WAV, ...).
         name: the name used in messages (default: the path, or "upload").
+        max_seconds: longest audio accepted (None: the limit in force); a header
+            declaring more is refused at once, a stream that runs longer when reached.
 
     Returns:
         An :class:`AudioSource` (a context manager).
@@ -254,7 +284,7 @@ def open_audio(
         data = bytes(source)
         if not data:
             raise AudioError(f"{label}: the upload is empty (0 bytes); send a recording")
-        return AudioSource(io.BytesIO(data), label)
+        return AudioSource(io.BytesIO(data), label, max_seconds)
     path = Path(source)
     label = name or printable(str(path))
     check_file(path, label)
@@ -262,7 +292,7 @@ def open_audio(
         handle = path.open("rb")
     except OSError as exc:
         raise AudioError(f"{label}: cannot be read ({exc.strerror}); check permissions") from None
-    return AudioSource(handle, label)
+    return AudioSource(handle, label, max_seconds)
 
 
 def read_all(source: AudioSource) -> npt.NDArray[np.float32]:

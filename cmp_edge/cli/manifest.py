@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cmp_edge._safe.jsonsafe import loads
 from cmp_edge._safe.names import printable
-from cmp_edge.errors import AudioError, OutputError
+from cmp_edge.cli.collisions import check_collisions
+from cmp_edge.errors import AudioError
 
 
 def read_manifest(path: Path) -> list[Path]:
-    import csv
-    import json
-
     from cmp_edge.runtime.inputs import AUDIO_SUFFIXES, SNIFF_BYTES, sniff
 
     base = path.parent
@@ -41,28 +40,75 @@ def read_manifest(path: Path) -> list[Path]:
         ) from None
     entries: list[str] = []
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            raise AudioError(f"{path}: manifest is not valid JSON; give a list of paths") from None
+        fix = 'give a list of paths or of {"path": ...} objects'
+        data = loads(text, str(path), "JSON manifest", AudioError, fix)
         if not isinstance(data, list):
-            raise AudioError(f"{path}: JSON manifest must be a list of paths or {{'path': ...}}")
-        for item in data:
-            if isinstance(item, dict) and "path" not in item:
-                raise AudioError(f"{path}: a JSON manifest entry has no 'path': {item!r}")
-            entries.append(str(item["path"] if isinstance(item, dict) else item))
+            raise AudioError(f"{path}: JSON manifest is not a list; {fix}")
+        for number, item in enumerate(data, 1):
+            value = item.get("path") if isinstance(item, dict) else item
+            if not isinstance(value, str) or not value.strip():
+                raise AudioError(f"{path}: item {number} has no path string; {fix}")
+            entries.append(value.strip())
     elif path.suffix.lower() == ".csv":
-        rows = list(csv.reader(text.splitlines()))
-        col = 0
-        if rows and "path" in [c.strip().lower() for c in rows[0]]:
-            col = [c.strip().lower() for c in rows[0]].index("path")
-            rows = rows[1:]
-        entries = [r[col].strip() for r in rows if r and r[col].strip()]
+        entries = csv_paths(path, text)
     else:
         entries = [
             line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
         ]
     return [p if p.is_absolute() else base / p for p in map(Path, entries)]
+
+
+_HEADER_NAMES = ("path", "file", "filename", "audio", "wav", "input")
+
+
+def _is_file(base: Path, name: str) -> bool:
+    try:
+        return (base / name).is_file()
+    except (OSError, ValueError):  # a name too long for the system, NUL bytes
+        return False
+
+
+def is_audio_name(name: str) -> bool:
+    """Whether ``name`` ends in a suffix of the readable-input registry."""
+    from cmp_edge.runtime.inputs import AUDIO_SUFFIXES
+
+    return Path(name).suffix.lower() in AUDIO_SUFFIXES
+
+
+def csv_paths(path: Path, text: str) -> list[str]:
+    """The audio paths of a CSV manifest: the column named path/file/audio/... in a header
+    row, else the first column (a first row that names no audio file is taken as a header).
+
+    Raises:
+        AudioError: a row without that column.
+    """
+    import csv
+
+    try:
+        rows = [
+            (number, row)
+            for number, row in enumerate(csv.reader(text.splitlines()), 1)
+            if any(c.strip() for c in row)
+        ]
+    except csv.Error as exc:
+        raise AudioError(f"{path}: malformed CSV manifest ({exc}); fix the file") from None
+    if not rows:
+        return []
+    head = [c.strip().lower() for c in rows[0][1]]
+    col = 0
+    named = [i for i, c in enumerate(head) if c in _HEADER_NAMES]
+    if named:
+        col, rows = named[0], rows[1:]
+    elif not is_audio_name(head[0]) and not _is_file(path.parent, rows[0][1][0]):
+        rows = rows[1:]  # a header row with other names
+    entries = []
+    for number, row in rows:
+        if len(row) <= col or not row[col].strip():
+            raise AudioError(
+                f"{path}: row {number} has no path in column {col + 1}; fix or remove the row"
+            )
+        entries.append(row[col].strip())
+    return entries
 
 
 def batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]:
@@ -80,12 +126,5 @@ def batch_items(source: Path, outdir: Path, fmt: str) -> list[tuple[Path, Path]]
             f"{printable(str(source))}: no audio files found; give a folder of audio files "
             f"({describe_suffixes(8)})"
         )
-    seen: dict[Path, Path] = {}
-    for inp, out in items:
-        if out in seen:
-            raise OutputError(
-                f"{inp}: writes the same output as {seen[out]}; "
-                "use a folder source to keep names apart"
-            )
-        seen[out] = inp
+    check_collisions(items, outdir)
     return items

@@ -88,6 +88,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         help="least voiced speech accepted (default 0.5 s); less is an error",
     )
     g.add_argument(
+        "--max-duration",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="longest audio accepted (default 600 s, see docs/limits.md); longer is an error",
+    )
+    g.add_argument(
         "--no-vad",
         dest="vad",
         action="store_false",
@@ -140,6 +147,7 @@ def make_reconstructor(args: argparse.Namespace, console: Console) -> Reconstruc
         vad=args.vad,
         channel=args.channel,
         condition=args.condition,
+        max_duration_s=args.max_duration,
     )
     if args.model is None:
         console.note(DEFAULT_MODEL_NOTE)

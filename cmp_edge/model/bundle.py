@@ -9,7 +9,6 @@ the metadata is read through ONNX Runtime.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge._safe.boundary import boundary
+from cmp_edge._safe.jsonsafe import loads, require_number
+from cmp_edge._safe.limits import get_limits
+from cmp_edge._safe.paths import bare_name_in
 from cmp_edge.errors import ModelError
 from cmp_edge.model.session import open_session
 
@@ -49,6 +52,8 @@ REQUIRED_KEYS = (
     "provenance",
 )
 KNOWN_KINDS = ("supervised", "distill", "published_supervised", "published_distill")
+FACE_MODEL_SUFFIX = ".npz"
+"""The only face-model format a bundle may name (what ``python -m export`` writes)."""
 _FIX = "re-export it with `python -m export` or use another model"
 
 
@@ -152,10 +157,23 @@ class BundleInfo:
 
 
 def _json(path: Path, meta: dict[str, str], key: str) -> Any:
-    try:
-        return json.loads(meta[PREFIX + key])
-    except (json.JSONDecodeError, TypeError):
-        raise ModelError(f"{path}: metadata {PREFIX}{key} is not valid JSON; {_FIX}") from None
+    return loads(meta[PREFIX + key], str(path), f"metadata {PREFIX}{key}", ModelError, _FIX)
+
+
+def _numbers(path: Path, value: Any, key: str, count: int) -> npt.NDArray[np.float64]:
+    """``value`` as (count,) float64 if it is a list of ``count`` finite numbers."""
+    if not isinstance(value, list) or len(value) != count:
+        got = len(value) if isinstance(value, list) else type(value).__name__
+        raise ModelError(
+            f"{path}: {key} must be a list of {count} finite numbers (got {got}); {_FIX}"
+        )
+    where = str(path)
+    return np.array([require_number(v, where, key, ModelError, _FIX) for v in value], np.float64)
+
+
+def _count(value: Any) -> bool:
+    """True for a non-negative integer (booleans are not integers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def parse_metadata(path: Path, meta: dict[str, str]) -> BundleInfo:
@@ -181,14 +199,20 @@ def parse_metadata(path: Path, meta: dict[str, str]) -> BundleInfo:
     if preset != "cmp":
         raise ModelError(f"{path}: unknown feature preset {preset!r}; {_FIX}")
     try:
-        pad_to = int(meta[PREFIX + "pad_to"])
+        pad_to = int(str(meta[PREFIX + "pad_to"]).strip(), 10)
     except ValueError:
         raise ModelError(f"{path}: metadata {PREFIX}pad_to is not an integer; {_FIX}") from None
+    pad_limit = get_limits().max_pad_frames
+    if not 0 <= pad_to <= pad_limit:
+        raise ModelError(
+            f"{path}: metadata {PREFIX}pad_to = {pad_to} is outside 0..{pad_limit} frames; "
+            f"{_FIX} (or raise cmp_edge.limits max_pad_frames)"
+        )
     layout = _json(path, meta, "param_layout")
     if (
         not isinstance(layout, dict)
         or not layout
-        or not all(isinstance(v, int) and v > 0 for v in layout.values())
+        or not all(_count(v) and v > 0 for v in layout.values())
         or list(layout)[:1] != ["scale"]
         or layout.get("scale") != 1
         or "shape" not in layout
@@ -197,17 +221,11 @@ def parse_metadata(path: Path, meta: dict[str, str]) -> BundleInfo:
             f'{path}: parameter layout {layout!r} is not {{"scale": 1, "shape": Ks, ...}}; ' + _FIX
         )
     total = sum(layout.values())
-    mean = np.asarray(_json(path, meta, "param_mean"), dtype=np.float64)
-    std = np.asarray(_json(path, meta, "param_std"), dtype=np.float64)
-    if mean.shape != (total,) or std.shape != (total,) or not np.all(np.isfinite(mean + std)):
-        raise ModelError(
-            f"{path}: param_mean/param_std must be {total} finite numbers "
-            f"(got {mean.shape[0] if mean.ndim == 1 else mean.shape} and "
-            f"{std.shape[0] if std.ndim == 1 else std.shape}); {_FIX}"
-        )
+    mean = _numbers(path, _json(path, meta, "param_mean"), "param_mean", total)
+    std = _numbers(path, _json(path, meta, "param_std"), "param_std", total)
     dims = _json(path, meta, "face_model_dims")
     if not isinstance(dims, dict) or not all(
-        isinstance(dims.get(k), int) for k in ("vertices", "shape", "expr")
+        _count(dims.get(k)) for k in ("vertices", "shape", "expr")
     ):
         raise ModelError(
             f"{path}: face_model_dims {dims!r} lacks integer vertices/shape/expr; {_FIX}"
@@ -218,7 +236,15 @@ def parse_metadata(path: Path, meta: dict[str, str]) -> BundleInfo:
             f"dims {dims}; {_FIX}"
         )
     provenance = _json(path, meta, "provenance")
-    fm_file = meta.get(PREFIX + "face_model_file")
+    for key in ("kind", "face_model_id"):
+        if not isinstance(meta[PREFIX + key], str) or len(meta[PREFIX + key]) > 200:
+            raise ModelError(f"{path}: metadata {PREFIX}{key} is not a short string; {_FIX}")
+    fm_name = meta.get(PREFIX + "face_model_file")
+    fm_file = None
+    if fm_name:
+        fm_file = bare_name_in(
+            path.parent, fm_name, FACE_MODEL_SUFFIX, str(path), "face_model_file", ModelError, _FIX
+        )
     return BundleInfo(
         path=path,
         kind=meta[PREFIX + "kind"],
@@ -229,7 +255,7 @@ def parse_metadata(path: Path, meta: dict[str, str]) -> BundleInfo:
         param_std=std,
         face_model_id=meta[PREFIX + "face_model_id"],
         face_model_dims={k: int(dims[k]) for k in ("vertices", "shape", "expr")},
-        face_model_file=(path.parent / fm_file) if fm_file else None,
+        face_model_file=fm_file,
         provenance=provenance if isinstance(provenance, dict) else {"value": provenance},
         extra=dict(meta),
     )
@@ -281,8 +307,9 @@ def read_bundle(
     path = resolve_model_path(model, option=option)
     if session is None:
         session = open_session(path, ["CPUExecutionProvider"], threads=1)
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    info = parse_metadata(path, meta)
+    with boundary(ModelError, path, "the model metadata", _FIX):
+        meta = dict(session.get_modelmeta().custom_metadata_map)
+        info = parse_metadata(path, meta)
     check_signature(path, session, info.num_params)
     outputs = tuple(o.name for o in session.get_outputs())
     return replace(info, outputs=outputs)

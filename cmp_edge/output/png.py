@@ -19,11 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from cmp_edge._safe.atomic import write_chunks
+from cmp_edge._safe.limits import check_bytes, get_limits
 from cmp_edge.errors import CmpEdgeError
 
 __all__ = ["PngError", "decode_png", "encode_png", "read_png", "write_png"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_SIDE = (1 << 31) - 1  # PNG widths and heights are at most 2^31 - 1
 # colour type -> channels
 _CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}
 
@@ -99,8 +101,10 @@ def decode_png(data: bytes, *, source: str = "<bytes>") -> npt.NDArray[np.uint8]
     """Decode PNG bytes into an array (H, W) grey, (H, W, 2) grey+alpha, (H, W, 3) or (H, W, 4).
 
     Raises:
-        PngError: not a PNG, corrupt (bad CRC, truncated, bad zlib stream), or
-            not an 8-bit non-interlaced grey/RGB/grey-alpha/RGBA image.
+        PngError: not a PNG, corrupt (bad CRC, truncated, bad zlib stream, image
+            data of another size than the header says), larger than
+            :attr:`~cmp_edge._safe.limits.Limits.max_image_pixels`, or not an 8-bit
+            non-interlaced grey/RGB/grey-alpha/RGBA image.
     """
     from cmp_edge._native import ext
 
@@ -148,13 +152,29 @@ def decode_png(data: bytes, *, source: str = "<bytes>") -> npt.NDArray[np.uint8]
         raise PngError(f"{source}: unsupported PNG (interlaced); re-save it without interlacing")
     if method != 0 or filter_method != 0:
         raise PngError(f"{source}: corrupt PNG (unknown compression or filter method)")
-    if width == 0 or height == 0:
-        raise PngError(f"{source}: corrupt PNG (zero width or height)")
+    if width == 0 or height == 0 or width > _MAX_SIDE or height > _MAX_SIDE:
+        raise PngError(f"{source}: corrupt PNG (width {width}, height {height})")
+    pixels, limit = width * height, get_limits().max_image_pixels
+    if pixels > limit:
+        raise PngError(
+            f"{source}: PNG of {width} x {height} pixels is larger than the limit of {limit} "
+            "pixels; raise cmp_edge.limits max_image_pixels if it is genuine"
+        )
+    channels = _CHANNELS[colour_type]
+    expected = height * (width * channels + 1)
+    inflater = zlib.decompressobj()
     try:
-        raw = zlib.decompress(b"".join(idat))
+        # Inflate at most one byte more than the image needs: a deflate bomb stops here.
+        raw = inflater.decompress(b"".join(idat), expected + 1)
     except zlib.error as exc:
         raise PngError(f"{source}: corrupt PNG image data ({exc})") from None
-    channels = _CHANNELS[colour_type]
+    if len(raw) != expected or not inflater.eof:
+        got = f"more than {expected}" if len(raw) > expected else str(len(raw))
+        unfinished = "" if inflater.eof or len(raw) > expected else "; stream unfinished"
+        raise PngError(
+            f"{source}: corrupt PNG ({got} bytes after decompression{unfinished}; "
+            f"{width} x {height} pixels need {expected})"
+        )
     try:
         rows = _C.png_unfilter(raw, height, width, channels)
     except ValueError as exc:
@@ -171,6 +191,7 @@ def read_png(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
     """
     target = Path(path)
     try:
+        check_bytes(target.stat().st_size, str(target), "the PNG file", PngError)
         data = target.read_bytes()
     except OSError as exc:
         raise PngError(f"{target}: cannot read ({exc.strerror})") from None

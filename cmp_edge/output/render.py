@@ -27,6 +27,7 @@ explicit pose. PNG files: :func:`write_png`, :func:`read_png`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -194,7 +195,7 @@ def _draw(
             float(alpha),
             _rgb(color, "color") / 255.0,
             depth,
-            int(threads),
+            max(1, min(int(threads), os.cpu_count() or 1)),
         )
     )
 

@@ -12,7 +12,21 @@ from cmp_edge._safe.names import printable
 from cmp_edge.errors import CmpEdgeError
 from cmp_edge.runtime.face import Face
 
-__all__ = ["iter_files"]
+__all__ = ["iter_files", "worker_count"]
+
+
+def worker_count(workers: int | None, items: int) -> int:
+    """Concurrent files: ``workers`` (None: the cores), at most the cores and the files.
+
+    Raises:
+        CmpEdgeError: ``workers`` is not a positive integer.
+    """
+    cores = os.cpu_count() or 1
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise CmpEdgeError(f"workers must be a positive integer, got {workers!r:.40}")
+    return max(1, min(workers or cores, cores, max(1, items)))
 
 
 def _unexpected(path: Path, exc: Exception) -> CmpEdgeError:
@@ -39,7 +53,7 @@ def iter_files(
     Args:
         predict_file: one file -> :class:`Face` (raises :class:`CmpEdgeError` for bad input).
         paths: audio files.
-        workers: concurrent files (None: the number of cores).
+        workers: concurrent files (None: the number of cores; at most the cores).
         handle: called in the worker with each finished face (e.g. to save it);
             a :class:`CmpEdgeError` it raises is reported as that file's error.
 
@@ -50,7 +64,7 @@ def iter_files(
         Closing the iterator (or Ctrl-C) cancels files not yet started.
     """
     items = [Path(p) for p in paths]
-    n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(items))))
+    n_workers = worker_count(workers, len(items))
 
     def one(path: Path) -> Face:
         face = predict_file(path)

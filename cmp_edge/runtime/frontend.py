@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from cmp_edge.audio.channels import parse_channel
 from cmp_edge.audio.quality import InputQuality, dbfs
-from cmp_edge.audio.reader import BLOCK_FRAMES, open_audio
+from cmp_edge.audio.reader import BLOCK_FRAMES, max_duration, open_audio, too_long
 from cmp_edge.audio.signal import SAMPLE_RATE
 from cmp_edge.errors import AudioError, NoSpeechError
 from cmp_edge.features.pipeline import FeaturePipeline, FrontEndResult
@@ -72,11 +72,13 @@ class FrontEnd:
         vad: run the voice activity detector (False: all audio is used).
         channel: "auto", "mix", "best" or a channel index (:mod:`cmp_edge.audio.channels`).
         condition: conditioning steps from :data:`CONDITIONS` (empty: none, the default).
+        max_seconds: longest input accepted (None: the limit in force).
     """
 
     vad: bool = True
     channel: str | int = "auto"
     condition: tuple[str, ...] = ()
+    max_seconds: float | None = None
 
 
 def parse_condition(value: str | Sequence[str] | None | bool) -> tuple[str, ...]:
@@ -117,23 +119,24 @@ def array_source(frames: npt.NDArray[np.float32], sample_rate: int) -> Source:
     return opener
 
 
-def file_source(path: str | os.PathLike[str]) -> Source:
-    """A source decoding a file incrementally (see :func:`cmp_edge.audio.reader.open_audio`)."""
+def file_source(path: str | os.PathLike[str], max_seconds: float | None = None) -> Source:
+    """A source decoding a file incrementally (see :func:`cmp_edge.audio.reader.open_audio`;
+    a header declaring more than ``max_seconds`` is refused before decoding)."""
 
     @contextmanager
     def opener() -> Iterator[tuple[int, int, Blocks]]:
-        with open_audio(path) as src:
+        with open_audio(path, max_seconds=max_seconds) as src:
             yield src.sample_rate, src.channels, src.blocks()
 
     return opener
 
 
-def bytes_source(data: bytes, name: str) -> Source:
+def bytes_source(data: bytes, name: str, max_seconds: float | None = None) -> Source:
     """A source decoding a whole file held in memory (e.g. an upload)."""
 
     @contextmanager
     def opener() -> Iterator[tuple[int, int, Blocks]]:
-        with open_audio(data, name=name) as src:
+        with open_audio(data, name=name, max_seconds=max_seconds) as src:
             yield src.sample_rate, src.channels, src.blocks()
 
     return opener
@@ -151,12 +154,17 @@ def _run(
                 f"channels (0..{channels - 1}); pick another with channel="
             )
         pipe = FeaturePipeline(rate, channels, channel=channel, vad=options.vad, dc=dc, gain=gain)
+        cap = max_duration(options.max_seconds)
+        frames = 0
         while True:
             t0 = time.perf_counter()
             block = next(blocks, None)
             load_ms += (time.perf_counter() - t0) * 1e3
             if block is None:
                 break
+            frames += block.shape[0]
+            if frames > cap * rate:
+                raise too_long(what, frames / rate, cap)
             pipe.accept(block)
     result = pipe.finish()
     result.timings["load"] = load_ms

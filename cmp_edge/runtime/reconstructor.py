@@ -16,6 +16,7 @@ report and the silence guards (docs/audio.md).
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,18 +26,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge._native import check_seconds, resolve_threads
+from cmp_edge._native import resolve_threads
 from cmp_edge._safe.names import printable
+from cmp_edge._safe.numbers import seconds
 from cmp_edge.audio.channels import parse_channel
+from cmp_edge.audio.reader import max_duration
 from cmp_edge.audio.signal import SAMPLE_RATE, as_frames
-from cmp_edge.errors import AudioError, CmpEdgeError, FaceModelError, ModelError, NoSpeechError
+from cmp_edge.errors import AudioError, CmpEdgeError, ModelError, NoSpeechError
 from cmp_edge.facemodel import FaceModel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
 from cmp_edge.model.layout import unwhiten
 from cmp_edge.model.session import open_session, providers_for, resolve_providers
-from cmp_edge.runtime.batch import iter_files
+from cmp_edge.runtime.batch import iter_files, worker_count
 from cmp_edge.runtime.face import Face
+from cmp_edge.runtime.face_model import resolve_face_model
 from cmp_edge.runtime.frontend import (
     FrontEnd,
     Source,
@@ -88,6 +92,10 @@ class Reconstructor:
             or an index (0 = left); see :mod:`cmp_edge.audio.channels`.
         condition: conditioning before the VAD, off by default: "dc" (remove the
             DC offset), "level" (peak to -6 dBFS), "all", or a sequence of steps.
+        max_duration_s: longest audio accepted, in seconds (None: the limit in
+            force, :attr:`cmp_edge.limits.Limits.max_audio_seconds`); longer audio
+            raises :class:`~cmp_edge.errors.AudioError` as soon as decoding passes it
+            (a header that declares more is refused before decoding).
         min_voiced_s: former name of ``min_speech_s`` (deprecated).
 
     Every prediction measures the input (:class:`~cmp_edge.audio.quality.InputQuality`,
@@ -112,6 +120,7 @@ class Reconstructor:
         vad: bool = True,
         channel: str | int = "auto",
         condition: str | Sequence[str] | bool | None = None,
+        max_duration_s: float | None = None,
         min_voiced_s: float | None = None,
     ) -> None:
         t0 = time.perf_counter()
@@ -122,61 +131,29 @@ class Reconstructor:
                 stacklevel=2,
             )
             min_speech_s = min_voiced_s
-        try:
-            self.threads: int = resolve_threads(threads)
-            self.min_speech_s: float = check_seconds(min_speech_s, "min_speech_s")
-        except ValueError as exc:
-            raise ModelError(str(exc)) from None
+        self.threads: int = resolve_threads(threads)
+        self.min_speech_s: float = seconds(min_speech_s, "min_speech_s", AudioError)
+        self.max_duration_s: float = max_duration(max_duration_s)
         path = resolve_model_path(model)
         wanted, self.reconstruct_device = resolve_providers(providers_for(device, providers))
         self._session = open_session(path, wanted, self.threads)
         self.info: BundleInfo = read_bundle(path, self._session)
         self.providers: tuple[str, ...] = tuple(self._session.get_providers())
-        self.face_model: FaceModel = self._resolve_face_model(face_model)
+        self.face_model: FaceModel = resolve_face_model(self.info, face_model)
         self.vad = bool(vad)
         self.frontend = FrontEnd(
-            vad=self.vad, channel=parse_channel(channel), condition=parse_condition(condition)
+            vad=self.vad,
+            channel=parse_channel(channel),
+            condition=parse_condition(condition),
+            max_seconds=self.max_duration_s,
         )
+        self._local = threading.local()  # per-thread reconstruction threads (batches)
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._embedding_output = ["embedding"] if "embedding" in self.info.outputs else []
         self.load_ms = _ms(t0)
 
     # ------------------------------------------------------------------ set-up
-    def _resolve_face_model(
-        self, face_model: FaceModel | str | os.PathLike[str] | None
-    ) -> FaceModel:
-        info = self.info
-        where: str
-        if isinstance(face_model, FaceModel):
-            fm, where = face_model, "face model"
-        elif face_model is not None:
-            where = str(face_model)
-            fm = FaceModel.load(face_model)
-        elif info.face_model_file is not None:
-            where = str(info.face_model_file)
-            if not info.face_model_file.is_file():
-                raise FaceModelError(
-                    f"{where}: the face model named by {info.path.name} is missing; "
-                    "keep it beside the .onnx file or pass face_model=..."
-                )
-            fm = FaceModel.load(info.face_model_file)
-        else:
-            default = FaceModel.default()
-            if info.face_model_id != default.id:
-                raise FaceModelError(
-                    f"{info.path}: the model needs face model {info.face_model_id!r}; "
-                    "pass its file as face_model=..."
-                )
-            fm, where = default, "default face model"
-        fm.check_matches(
-            info.face_model_id,
-            info.face_model_dims,
-            where=where,
-            needed_by="model",
-            fix=f"pass the face model {info.path.name} was exported with",
-        )
-        return fm
 
     # ------------------------------------------------------------------ properties
     @property
@@ -257,7 +234,7 @@ class Reconstructor:
             expr,
             scale=float(params["scale"]),
             device=self.reconstruct_device,
-            threads=self.threads,
+            threads=getattr(self._local, "threads", self.threads),
         )
         return np.asarray(verts, dtype=np.float32)
 
@@ -331,7 +308,7 @@ class Reconstructor:
         name = printable(str(p))
         if not p.is_file():
             raise AudioError(f"{name}: audio file not found; check the path")
-        return self._predict_source(file_source(p), name, str(p))
+        return self._predict_source(file_source(p, self.max_duration_s), name, str(p))
 
     def predict_bytes(self, data: bytes, *, name: str = "upload") -> Face:
         """Estimate a face from a whole audio file held in memory (e.g. an HTTP upload:
@@ -341,7 +318,9 @@ class Reconstructor:
             AudioError: empty, unreadable or non-audio data.
             NoSpeechError: silence or no voiced speech.
         """
-        return self._predict_source(bytes_source(bytes(data), name), name, name)
+        return self._predict_source(
+            bytes_source(bytes(data), name, self.max_duration_s), name, name
+        )
 
     def _predict_source(self, source: Source, what: str, label: str | None) -> Face:
         t_start = time.perf_counter()
@@ -454,7 +433,16 @@ class Reconstructor:
             ``(index, path, Face or the CmpEdgeError raised for it)`` in completion order.
             Closing the iterator (or Ctrl-C) cancels files not yet started.
         """
-        return iter_files(self.predict_file, paths, workers, handle=handle)
+        items = [Path(p) for p in paths]
+        n_workers = worker_count(workers, len(items))
+        # Each worker reconstructs with its share of the cores, not all of them.
+        share = max(1, self.threads // n_workers)
+
+        def predict_file(path: Path) -> Face:
+            self._local.threads = share
+            return self.predict_file(path)
+
+        return iter_files(predict_file, items, n_workers, handle=handle)
 
     def predict_batch(
         self,

@@ -30,12 +30,14 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from cmp_edge._safe.numbers import seconds
 from cmp_edge.audio.channels import ChannelStats, downmix, select
 from cmp_edge.audio.quality import InputQuality, QualityMeter
+from cmp_edge.audio.reader import max_duration, too_long
 from cmp_edge.audio.resampler import Resampler
 from cmp_edge.audio.signal import SAMPLE_RATE, as_frames
 from cmp_edge.audio.vad import StreamingVad
-from cmp_edge.errors import AudioError, NoSpeechError
+from cmp_edge.errors import AudioError, CmpEdgeError, NoSpeechError
 from cmp_edge.features.logmel import LogMelOptions, OnlineLogMel
 from cmp_edge.features.normalize import RunningFrames, repeat_pad
 from cmp_edge.runtime.face import Face
@@ -107,7 +109,11 @@ class Stream:
             min_speech_s = min_voiced_s
         if min_speech_s is None:
             min_speech_s = reconstructor.min_speech_s
+        min_speech_s = seconds(min_speech_s, "min_speech_s", CmpEdgeError)
+        refresh_s = seconds(refresh_s, "refresh_s", CmpEdgeError)
+        window_s = seconds(window_s, "window_s", CmpEdgeError)
         self._rec = reconstructor
+        self._max_samples_s = max_duration(getattr(reconstructor, "max_duration_s", None))
         self._lock = threading.Lock()
         use_vad = getattr(reconstructor, "vad", True)
         frontend = getattr(reconstructor, "frontend", None)
@@ -182,6 +188,9 @@ class Stream:
                     f"stream: sample rate changed from {self._sample_rate} to {sample_rate} Hz; "
                     "create a new stream for audio at another rate"
                 )
+            if (self._num_samples + x.shape[0]) / sample_rate > self._max_samples_s:
+                seconds = (self._num_samples + x.shape[0]) / sample_rate
+                raise too_long("stream", seconds, self._max_samples_s)
             self._num_samples += x.shape[0]
             self._peak = max(self._peak, float(np.max(np.abs(x))))
             if self._meter is not None:

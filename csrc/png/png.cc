@@ -8,14 +8,25 @@
 
 namespace cmp_edge {
 
-void png_unfilter(const uint8_t* data, size_t size, int64_t height, int64_t width, int bpp,
-                  uint8_t* out) {
+void check_png_geometry(size_t size, int64_t height, int64_t width, int bpp) {
   CMP_CHECK_ARG(height > 0 && width > 0 && bpp >= 1 && bpp <= 8, "bad PNG geometry ", height,
                 " x ", width, " x ", bpp);
+  // size >= height * (width * bpp + 1) > width * bpp and > height: compare in
+  // steps that cannot overflow (each factor is bounded by size first).
+  const auto h = static_cast<uint64_t>(height), w = static_cast<uint64_t>(width);
+  const uint64_t total = static_cast<uint64_t>(size);
+  CMP_CHECK_ARG(w <= total / static_cast<uint64_t>(bpp) && h <= total,
+                "PNG image data has ", size, " bytes, too few for ", height, " x ", width,
+                " x ", bpp);
+  const uint64_t row = w * static_cast<uint64_t>(bpp) + 1;
+  CMP_CHECK_ARG(total % row == 0 && total / row == h, "PNG image data has ", size,
+                " bytes after decompression, expected ", height, " rows of ", row);
+}
+
+void png_unfilter(const uint8_t* data, size_t size, int64_t height, int64_t width, int bpp,
+                  uint8_t* out) {
+  check_png_geometry(size, height, width, bpp);
   const size_t stride = static_cast<size_t>(width) * static_cast<size_t>(bpp);
-  CMP_CHECK_ARG(size == static_cast<size_t>(height) * (stride + 1),
-                "PNG image data has ", size, " bytes after decompression, expected ",
-                static_cast<size_t>(height) * (stride + 1));
   const size_t b = static_cast<size_t>(bpp);
   for (int64_t r = 0; r < height; ++r) {
     const uint8_t* src = data + static_cast<size_t>(r) * (stride + 1);

@@ -16,7 +16,9 @@ namespace {
 py::array_t<uint8_t> png_unfilter_py(const py::bytes& data, int64_t height, int64_t width,
                                      int bpp) {
   const std::string_view view = data;
-  CMP_CHECK_ARG(height > 0 && width > 0 && bpp >= 1 && bpp <= 8, "bad PNG geometry");
+  // Every size is proven before the output is allocated: the geometry must
+  // match the inflated data exactly, so the output is never larger than it.
+  check_png_geometry(view.size(), height, width, bpp);
   py::array_t<uint8_t> out({height, width * bpp});
   uint8_t* dst = out.mutable_data();
   {

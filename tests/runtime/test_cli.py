@@ -351,14 +351,16 @@ def test_infer_outputs_are_all_or_nothing(
 
         monkeypatch.setattr(cmp_edge.output.render, "write_png", broken_png)
     else:
-        real = cmp_edge._safe.atomic.os.replace
+        # publishing is os.replace (--force) or os.link (no overwrite): fail both for x.png
+        for name in ("replace", "link"):
+            real = getattr(cmp_edge._safe.atomic.os, name)
 
-        def replace(src, dst):  # noqa: ANN001, ANN202
-            if Path(dst) == png:
-                raise OSError(28, "No space left on device")
-            return real(src, dst)
+            def publish(src, dst, real=real):  # noqa: ANN001, ANN202
+                if Path(dst) == png:
+                    raise OSError(28, "No space left on device")
+                return real(src, dst)
 
-        monkeypatch.setattr(cmp_edge._safe.atomic.os, "replace", replace)
+            monkeypatch.setattr(cmp_edge._safe.atomic.os, name, publish)
     code, _, err = run(
         "infer", voice_wav, "-o", mesh, "--params-json", params, "--render", png, "--model", bundle
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,16 @@ from typing import Any
 import numpy as np
 
 from cmp_edge._safe.atomic import atomic_write
+from cmp_edge._safe.boundary import guarded
+from cmp_edge._safe.jsonsafe import loads, require_number
+from cmp_edge._safe.npyfile import read_npz_member
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.formats._data import ModelData, model_data
 
 __all__ = ["FORMAT", "read_npz", "save_npz"]
 
 FORMAT = "cmp_edge.facemodel/1"
+_FIX = "convert the model again with `python -m cmp_edge.facemodel convert`"
 _ARRAYS = ("mean", "shape_basis", "expr_basis", "triangles", "shape_std", "expr_std")
 
 
@@ -63,74 +66,62 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         np.savez(handle, **arrays)
 
 
-def _member_offset(path: Path, info: zipfile.ZipInfo) -> int:
-    """Byte offset of a stored member's data inside the zip file."""
-    with path.open("rb") as f:
-        f.seek(info.header_offset)
-        header = f.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise FaceModelError(f"{path}: corrupt zip member {info.filename}")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    return info.header_offset + 30 + name_len + extra_len
-
-
-def _mmap_member(path: Path, zf: zipfile.ZipFile, name: str) -> np.ndarray:
-    info = zf.getinfo(name)
-    if info.compress_type != zipfile.ZIP_STORED:  # compressed: read into memory
-        with zf.open(name) as f:
-            return np.lib.format.read_array(f, allow_pickle=False)
-    start = _member_offset(path, info)
-    with path.open("rb") as f:
-        f.seek(start)
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        data_start = f.tell()
-    if dtype.hasobject:
-        raise FaceModelError(f"{path}: member {name} holds Python objects; refusing to load")
-    count = int(np.prod(shape))
-    if data_start + count * dtype.itemsize > start + info.file_size:
-        raise FaceModelError(f"{path}: member {name} is truncated")
-    if count == 0:
-        return np.zeros(shape, dtype=dtype)
-    return np.memmap(
-        path, dtype=dtype, mode="r", offset=data_start, shape=shape, order="F" if fortran else "C"
+def _meta_fields(meta: Any, where: str) -> dict[str, Any]:
+    """The checked fields of the ``meta`` JSON (types as :func:`save_npz` writes them)."""
+    if not isinstance(meta, dict):
+        raise FaceModelError(f"{where}: meta is not a JSON object; {_FIX}")
+    if meta.get("format") != FORMAT:
+        raise FaceModelError(f"{where}: unknown face-model format {meta.get('format')!r:.60}")
+    out: dict[str, Any] = {}
+    for key, default in (("units", "mm"), ("id", "custom")):
+        value = meta.get(key, default)
+        if not isinstance(value, str) or len(value) > 200:
+            raise FaceModelError(f"{where}: meta {key} must be a short string; {_FIX}")
+        out[key] = value
+    out["source_scale"] = require_number(
+        meta.get("source_scale", 1.0), where, "meta source_scale", FaceModelError, _FIX
     )
+    for key in ("landmark_names", "shape_names", "expr_names"):
+        value = meta.get(key)
+        if value is None:
+            out[key] = [] if key == "landmark_names" else None
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = value
+        else:
+            raise FaceModelError(f"{where}: meta {key} must be a list of strings; {_FIX}")
+    return out
 
 
+@guarded(FaceModelError, "face model .npz", _FIX)
 def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
-    """Read a cmp-edge .npz face model; with ``mmap`` the arrays map the file (no copy)."""
+    """Read a cmp-edge .npz face model; with ``mmap`` the arrays map the file (no copy).
+
+    Raises:
+        FaceModelError: not a cmp-edge .npz, malformed metadata, members that are not
+            numeric, exceed :mod:`cmp_edge._safe.limits` or do not hold their declared data.
+    """
     p = Path(path)
-    try:
-        with zipfile.ZipFile(p) as zf:
-            names = {n.removesuffix(".npy") for n in zf.namelist()}
-            missing = [n for n in (*_ARRAYS, "meta", "landmark_indices") if n not in names]
-            if missing:
-                raise FaceModelError(
-                    f"{p}: not a cmp-edge face model (.npz without {', '.join(missing)})"
-                )
-            with zf.open("meta.npy") as f:
-                meta = json.loads(str(np.lib.format.read_array(f, allow_pickle=False)))
-            if meta.get("format") != FORMAT:
-                raise FaceModelError(f"{p}: unknown face-model format {meta.get('format')!r}")
-            arrays: dict[str, np.ndarray] = {}
-            for name in (*_ARRAYS, "landmark_indices"):
-                if mmap:
-                    arrays[name] = _mmap_member(p, zf, name + ".npy")
-                else:
-                    with zf.open(name + ".npy") as f:
-                        arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
-            regions = _read_regions(p, zf, meta, len(arrays["mean"]))
-    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) as exc:
-        if isinstance(exc, FaceModelError):
-            raise
-        raise FaceModelError(f"{p}: cannot read face model .npz ({exc})") from None
-    names_l = meta.get("landmark_names") or []
+    where = str(p)
+    with zipfile.ZipFile(p) as zf:
+        names = {n.removesuffix(".npy") for n in zf.namelist()}
+        missing = [n for n in (*_ARRAYS, "meta", "landmark_indices") if n not in names]
+        if missing:
+            raise FaceModelError(
+                f"{p}: not a cmp-edge face model (.npz without {', '.join(missing)})"
+            )
+        text = read_npz_member(p, zf, "meta.npy", where, FaceModelError, text=True)
+        if text.ndim != 0 or text.dtype.kind != "U":
+            raise FaceModelError(f"{p}: meta is not a text value; {_FIX}")
+        raw_meta = loads(str(text), where, "meta", FaceModelError, _FIX)
+        meta = _meta_fields(raw_meta, where)
+        arrays: dict[str, np.ndarray] = {}
+        for name in (*_ARRAYS, "landmark_indices"):
+            arrays[name] = read_npz_member(p, zf, name + ".npy", where, FaceModelError, mmap=mmap)
+        regions = _read_regions(p, zf, raw_meta, len(arrays["mean"]))
+    names_l = meta["landmark_names"]
     idx = arrays["landmark_indices"]
-    if len(names_l) != len(idx):
-        raise FaceModelError(f"{p}: landmark names and indices differ in length")
+    if idx.ndim != 1 or idx.dtype.kind not in "iu" or len(names_l) != len(idx):
+        raise FaceModelError(f"{p}: landmark names and indices differ in length or type")
     return model_data(
         arrays["mean"],
         arrays["shape_basis"],
@@ -139,11 +130,11 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
         {n: int(i) for n, i in zip(names_l, idx, strict=True)},
         arrays["shape_std"],
         arrays["expr_std"],
-        units=str(meta.get("units", "mm")),
-        id=str(meta.get("id", "custom")),
-        source_scale=float(meta.get("source_scale", 1.0)),
-        shape_names=meta.get("shape_names"),
-        expr_names=meta.get("expr_names"),
+        units=meta["units"],
+        id=meta["id"],
+        source_scale=meta["source_scale"],
+        shape_names=meta["shape_names"],
+        expr_names=meta["expr_names"],
         regions=regions,
     )
 
@@ -157,8 +148,7 @@ def _read_regions(
     names = meta.get("region_names")
     if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
         raise FaceModelError(f"{path}: region_labels without a list of region_names in meta")
-    with zf.open("region_labels.npy") as f:
-        labels = np.lib.format.read_array(f, allow_pickle=False)
+    labels = read_npz_member(path, zf, "region_labels.npy", str(path), FaceModelError)
     if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
         raise FaceModelError(f"{path}: region_labels must be ({n},) integers, got {labels.shape}")
     if labels.size and (labels.min() < -1 or labels.max() >= len(names)):

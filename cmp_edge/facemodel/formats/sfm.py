@@ -24,11 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
+from cmp_edge._safe.boundary import guarded
+from cmp_edge._safe.limits import check_bytes, check_elements
+from cmp_edge._safe.numbers import require_finite
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.formats._data import ModelData, model_data
 from cmp_edge.facemodel.formats._units import to_mm_factor
 
 __all__ = ["read_sfm", "read_blendshapes", "read_ibug_mapping"]
+
+_FIX = "check that it is an eos / Surrey Face Model file"
 
 
 class _Reader:
@@ -50,15 +55,15 @@ class _Reader:
 
     def matrix(self) -> np.ndarray:
         rows, cols = self.unpack("ii")
-        if rows < 0 or cols < 0 or rows * cols > 1 << 31:
+        if rows < 0 or cols < 0:
             raise FaceModelError(f"{self.where}: bad matrix size {rows} x {cols} at {self.pos}")
+        check_elements(rows * cols, self.where, f"a matrix at byte {self.pos}", FaceModelError)
         raw = self.take(4 * rows * cols)
         return np.frombuffer(raw, dtype="<f4").reshape(cols, rows).T.astype(np.float32)
 
     def triangles(self) -> np.ndarray:
         (count,) = self.unpack("Q")
-        if count > 1 << 28:
-            raise FaceModelError(f"{self.where}: bad triangle count {count}")
+        check_elements(3 * count, self.where, "the triangle list", FaceModelError)
         raw = self.take(12 * count)
         return np.frombuffer(raw, dtype="<i4").reshape(-1, 3).astype(np.int32)
 
@@ -74,9 +79,19 @@ def _pca(r: _Reader) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return mean, basis, ev, r.triangles()
 
 
+def _column(m: np.ndarray, rows: int | None, where: str, what: str) -> np.ndarray:
+    """The single column of an (rows, 1) matrix; FaceModelError for any other shape."""
+    if m.shape[1] != 1 or m.shape[0] == 0 or (rows is not None and m.shape[0] != rows):
+        want = f"({rows}, 1)" if rows is not None else "(3N, 1)"
+        raise FaceModelError(f"{where}: {what} has shape {m.shape}, expected {want}")
+    return m[:, 0]
+
+
+@guarded(FaceModelError, "the blendshapes file", _FIX)
 def read_blendshapes(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
     """Names and (3N, K) offsets of an eos expression-blendshapes file."""
     p = Path(path)
+    check_bytes(p.stat().st_size, str(p), "the file", FaceModelError)
     r = _Reader(p.read_bytes(), str(p))
     (count,) = r.unpack("Q")
     if count > 4096:
@@ -85,15 +100,14 @@ def read_blendshapes(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarra
     cols: list[np.ndarray] = []
     for _ in range(count):
         names.append(r.string())
-        m = r.matrix()
-        if m.shape[1] != 1 or (cols and m.shape[0] != cols[0].shape[0]):
-            raise FaceModelError(f"{p}: blendshape {names[-1]!r} has shape {m.shape}")
-        cols.append(m[:, 0])
+        rows = cols[0].shape[0] if cols else None
+        cols.append(_column(r.matrix(), rows, str(p), f"blendshape {names[-1]!r:.40}"))
     if not cols:
         raise FaceModelError(f"{p}: no blendshapes")
     return names, np.stack(cols, axis=1)
 
 
+@guarded(FaceModelError, "the landmark mapping", _FIX)
 def read_ibug_mapping(path: str | os.PathLike[str]) -> dict[str, int]:
     """``ibug_XX`` (0-based) -> vertex index from an eos ibug_to_*.txt TOML file."""
     p = Path(path)
@@ -104,6 +118,7 @@ def read_ibug_mapping(path: str | os.PathLike[str]) -> dict[str, int]:
         raise FaceModelError(f"{p}: not an ibug landmark mapping ({exc})") from None
 
 
+@guarded(FaceModelError, "the Surrey Face Model", _FIX)
 def read_sfm(
     path: str | os.PathLike[str],
     blendshapes: str | os.PathLike[str] | None = None,
@@ -112,10 +127,8 @@ def read_sfm(
     """Load a Surrey Face Model .bin; blendshapes and the ibug mapping are taken from
     ``expression_blendshapes_<N>.bin`` and ``ibug_to_sfm.txt`` beside it unless given."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise FaceModelError(f"{p}: cannot read ({exc.strerror})") from None
+    check_bytes(p.stat().st_size, str(p), "the file", FaceModelError)
+    data = p.read_bytes()
     r = _Reader(data, str(p))
     (version,) = r.unpack("I")
     if version > 16:
@@ -139,11 +152,14 @@ def read_sfm(
                 emean, expr, _, _ = _pca(r)
             elif variant == 1:
                 (count,) = r.unpack("Q")
+                if count > 4096:
+                    raise FaceModelError(f"{p}: bad blendshape count {count}")
                 expr_names = []
                 cols: list[np.ndarray] = []
                 for _ in range(count):
                     expr_names.append(r.string())
-                    cols.append(r.matrix()[:, 0])
+                    what = f"blendshape {expr_names[-1]!r:.40}"
+                    cols.append(_column(r.matrix(), 3 * n, str(p), what))
                 expr = np.stack(cols, 1) if cols else None
             else:
                 raise FaceModelError(f"{p}: unknown expression model variant {variant}")
@@ -162,6 +178,9 @@ def read_sfm(
         names = {k: v for k, v in read_ibug_mapping(landmarks).items() if 0 <= v < n}
         if "ibug_36" in names and "ibug_45" in names:
             names["oicd_left"], names["oicd_right"] = names["ibug_36"], names["ibug_45"]
+    for what, values in (("mean", mean), ("basis", basis), ("expression model", expr)):
+        if values is not None:
+            require_finite(values, str(p), what, FaceModelError)
     mean3 = mean[:, 0].reshape(n, 3)
     factor = to_mm_factor(mean3, str(p))
     f32 = np.float32(factor)

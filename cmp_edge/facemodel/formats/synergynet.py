@@ -18,13 +18,15 @@ to use it with these millimetre vertices).
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cmp_edge._safe.boundary import guarded
+from cmp_edge._safe.limits import check_bytes
+from cmp_edge._safe.npyfile import npy_header, read_npy_file
+from cmp_edge._safe.numbers import require_finite
 from cmp_edge._safe.unpickler import load_pickle, load_torch_zip
 from cmp_edge.errors import FaceModelError
 from cmp_edge.facemodel.formats._data import ModelData, model_data
@@ -34,6 +36,7 @@ from cmp_edge.facemodel.landmarks import BFM_ARE_INDICES, CMP_N_VERTICES, bfm_ar
 __all__ = ["CMP_PAIRS", "CMP_N_VERTICES", "cmp_landmarks", "read_synergynet"]
 
 CMP_PAIRS = BFM_ARE_INDICES
+_FIX = "check that it is the SynergyNet/3DDFA checkpoint, .pkl or .npy"
 cmp_landmarks = bfm_are_landmarks
 
 
@@ -43,19 +46,16 @@ def _read_source(p: Path) -> dict[str, Any]:
         for key in ("u", "w_shp", "w_exp", "tri", "keypoints"):
             fp = p / f"{key}.npy"
             if fp.is_file():
-                out[key] = np.load(fp, allow_pickle=False)
+                out[key] = read_npy_file(fp, str(p), FaceModelError)
         return out
+    check_bytes(p.stat().st_size, str(p), "the file", FaceModelError)
     with p.open("rb") as f:
         head = f.read(6)
     if head[:4] == b"PK\x03\x04":
         obj = load_torch_zip(str(p))
     elif head == b"\x93NUMPY":
         with p.open("rb") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                _, _, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                _, _, dtype = np.lib.format.read_array_header_2_0(f)
+            _, _, dtype, _ = npy_header(f, str(p), "the .npy file", FaceModelError, objects=True)
             if dtype.hasobject:
                 obj = load_pickle(f)
                 obj = obj.item() if isinstance(obj, np.ndarray) and obj.ndim == 0 else obj
@@ -84,6 +84,7 @@ def _read_source(p: Path) -> dict[str, Any]:
     }
 
 
+@guarded(FaceModelError, "SynergyNet/3DDFA tensors", _FIX)
 def read_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None = None) -> ModelData:
     """Load the SynergyNet/3DDFA tensors (see the module docstring).
 
@@ -93,22 +94,7 @@ def read_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None =
             (checkpoints do not); without them the model has no triangles.
     """
     p = Path(path)
-    try:
-        src = _read_source(p)
-    except FaceModelError:
-        raise
-    except (
-        OSError,
-        ValueError,
-        EOFError,
-        pickle.UnpicklingError,
-        zipfile.BadZipFile,
-        KeyError,
-        IndexError,
-        TypeError,
-        AttributeError,
-    ) as exc:
-        raise FaceModelError(f"{p}: cannot read SynergyNet/3DDFA tensors ({exc})") from None
+    src = _read_source(p)
     missing = [k for k in ("u", "w_shp", "w_exp") if not isinstance(src.get(k), np.ndarray)]
     if missing:
         raise FaceModelError(
@@ -120,6 +106,8 @@ def read_synergynet(path: str | os.PathLike[str], triangles: np.ndarray | None =
     w_exp = np.asarray(src["w_exp"], dtype=np.float32)
     if u.size % 3 or w_shp.ndim != 2 or w_exp.ndim != 2:
         raise FaceModelError(f"{p}: u must be 3N long and w_shp / w_exp 2-D matrices")
+    for name, values in (("u", u), ("w_shp", w_shp), ("w_exp", w_exp)):
+        require_finite(values, str(p), name, FaceModelError)
     n = u.size // 3
     if w_shp.shape[0] != 3 * n or w_exp.shape[0] != 3 * n:
         raise FaceModelError(
