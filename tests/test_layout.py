@@ -26,6 +26,7 @@ RANKS = {
     "errors": 0,
     "_native": 0,
     "_safe": 0,
+    "limits": 0,
     "audio": 1,
     "features": 2,
     "model": 3,

@@ -44,6 +44,7 @@ CLI_WORDS: tuple[tuple[str, str], ...] = (
     ("given to model=", "given to --model"),
     ("itself to model=", "itself to --model"),
     ("channel=0", "--channel 0"),
+    ("raise the limit with max_duration_s=...", "raise the limit with --max-duration SECONDS"),
     ("pick another with channel=", "pick another with --channel"),
     ("(channel= chooses)", "(--channel chooses)"),
     ("vad=False does not help", "--no-vad does not help"),

@@ -8,6 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from cmp_edge import _native
 from cmp_edge._safe.names import printable
 from cmp_edge.errors import CmpEdgeError
 from cmp_edge.runtime.face import Face
@@ -21,7 +22,7 @@ def worker_count(workers: int | None, items: int) -> int:
     Raises:
         CmpEdgeError: ``workers`` is not a positive integer.
     """
-    cores = os.cpu_count() or 1
+    cores = _native.available_cores()
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):

@@ -33,7 +33,7 @@ def test_load_refuses_audio_over_the_cap(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match=r"3\.0 s of audio is longer than the 2 s limit"):
         load(path, max_seconds=2.0)
     assert load(path, max_seconds=3.5)[0].shape == (48000,)
-    with limits(max_audio_seconds=1.0), pytest.raises(AudioError, match="--max-duration"):
+    with limits(max_audio_seconds=1.0), pytest.raises(AudioError, match="max_duration_s"):
         load(path)
     for bad in (math.nan, math.inf, 0.0, -1.0, True):
         with pytest.raises(AudioError, match="max_duration_s"):
@@ -83,11 +83,11 @@ def test_min_speech_must_be_finite(value: object) -> None:
     """A NaN minimum-speech setting used to disable the guard (nan < x is False)."""
     from cmp_edge.runtime.reconstructor import Reconstructor
 
-    with pytest.raises(CmpEdgeError, match="min_voiced_s"):
+    with pytest.raises(CmpEdgeError, match="min_speech_s"):
         Reconstructor(min_voiced_s=value)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("option", ["min_voiced_s", "refresh_s", "window_s"])
+@pytest.mark.parametrize("option", ["min_speech_s", "refresh_s", "window_s"])
 def test_stream_options_must_be_finite(option: str) -> None:
     from cmp_edge.runtime.reconstructor import Reconstructor
 

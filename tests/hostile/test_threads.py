@@ -44,6 +44,7 @@ def test_batch_workers_share_the_cores(tmp_path: Path, monkeypatch: pytest.Monke
     """predict_batch: N workers reconstruct with cores // N threads each, not all cores."""
     import soundfile as sf
 
+    from cmp_edge import _native
     from cmp_edge.facemodel import FaceModel
     from cmp_edge.runtime.reconstructor import Reconstructor
     from tests.hostile.bundles import metadata, tiny_face_model, write_bundle
@@ -64,11 +65,12 @@ def test_batch_workers_share_the_cores(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(FaceModel, "reconstruct", spy)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_native, "available_cores", lambda: 8)
     rec = Reconstructor(model)
     faces = rec.predict_batch(paths, workers=4)
     assert len(faces) == 4 and seen == [2, 2, 2, 2]
     seen.clear()
     rec.predict_file(paths[0])  # outside a batch: the Reconstructor's own setting
-    assert seen == [None]
+    assert seen == [rec.threads] == [8]
     with pytest.raises(Exception, match="workers"):
         rec.predict_batch(paths, workers=True)  # type: ignore[arg-type]
