@@ -31,6 +31,7 @@ def model_data(
     source_scale: float = 1.0,
     shape_names: Sequence[str] | None = None,
     expr_names: Sequence[str] | None = None,
+    regions: Mapping[str, npt.ArrayLike] | None = None,
 ) -> ModelData:
     """The arguments of ``FaceModel`` (same names, order and meaning) as a dict."""
     return {
@@ -46,4 +47,5 @@ def model_data(
         "source_scale": source_scale,
         "shape_names": shape_names,
         "expr_names": expr_names,
+        "regions": regions,
     }

@@ -3,8 +3,10 @@
 Members (all stored uncompressed, so each can be memory-mapped in place):
 ``mean`` (N, 3) f4, ``shape_basis`` (3N, Ks) f4, ``expr_basis`` (3N, Ke) f4,
 ``triangles`` (F, 3) i4, ``shape_std`` (Ks,) f4, ``expr_std`` (Ke,) f4,
-``landmark_indices`` (L,) i4 and ``meta`` (a 0-d unicode array holding JSON:
-format, id, units, source_scale, landmark_names, shape_names, expr_names).
+``landmark_indices`` (L,) i4, optionally ``region_indices`` (sum of the region
+sizes,) i4 (the regions' vertex lists one after another), and ``meta`` (a 0-d
+unicode array holding JSON: format, id, units, source_scale, landmark_names,
+shape_names, expr_names, and with regions region_names and region_sizes).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         "shape_names": list(model.shape_names) if model.shape_names is not None else None,
         "expr_names": list(model.expr_names) if model.expr_names is not None else None,
     }
+    regions = dict(getattr(model, "regions", None) or {})
+    if regions:
+        meta["region_names"] = list(regions)
+        meta["region_sizes"] = [int(np.size(r)) for r in regions.values()]
     arrays: dict[str, Any] = {
         "mean": np.ascontiguousarray(model.mean, dtype=np.float32),
         "shape_basis": np.ascontiguousarray(model.shape_basis, dtype=np.float32),
@@ -50,6 +56,10 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         "landmark_indices": np.array([model.landmarks[n] for n in names], dtype=np.int32),
         "meta": np.array(json.dumps(meta)),
     }
+    if regions:
+        arrays["region_indices"] = np.concatenate(
+            [np.asarray(r, dtype=np.int32).reshape(-1) for r in regions.values()]
+        )
     with atomic_write(path, overwrite=overwrite) as handle:
         np.savez(handle, **arrays)
 
@@ -107,7 +117,8 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
             if meta.get("format") != FORMAT:
                 raise FaceModelError(f"{p}: unknown face-model format {meta.get('format')!r}")
             arrays: dict[str, np.ndarray] = {}
-            for name in (*_ARRAYS, "landmark_indices"):
+            optional = ("region_indices",) if "region_indices" in names else ()
+            for name in (*_ARRAYS, "landmark_indices", *optional):
                 if mmap:
                     arrays[name] = _mmap_member(p, zf, name + ".npy")
                 else:
@@ -134,4 +145,22 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
         source_scale=float(meta.get("source_scale", 1.0)),
         shape_names=meta.get("shape_names"),
         expr_names=meta.get("expr_names"),
+        regions=_regions(p, meta, arrays.get("region_indices")),
     )
+
+
+def _regions(p: Path, meta: dict[str, Any], flat: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Region name -> vertex indices from ``region_indices`` and the meta's names and sizes."""
+    names, sizes = meta.get("region_names") or [], meta.get("region_sizes") or []
+    if flat is None and not names:
+        return {}
+    if (
+        flat is None
+        or flat.ndim != 1
+        or len(names) != len(sizes)
+        or not all(isinstance(k, int) and k >= 0 for k in sizes)
+        or sum(sizes) != flat.shape[0]
+    ):
+        raise FaceModelError(f"{p}: region names, sizes and indices do not agree")
+    ends = np.cumsum([0, *sizes])
+    return {str(n): flat[a:b] for n, a, b in zip(names, ends[:-1], ends[1:], strict=True)}
