@@ -158,4 +158,3 @@ def build_head(folder: str | os.PathLike[str]) -> ModelData:
         expr_names=expr_names,
         regions=regions,
     )
-

@@ -163,9 +163,7 @@ def read_ict_meta(folder: str | os.PathLike[str], n_vertices: int) -> tuple[list
     if not isinstance(meta, dict):
         raise FaceModelError(f"{p}: expected a JSON object")
     names = meta.get("expressions")
-    if not isinstance(names, list) or not all(
-        isinstance(n, str) and _NAME.match(n) for n in names
-    ):
+    if not isinstance(names, list) or not all(isinstance(n, str) and _NAME.match(n) for n in names):
         raise FaceModelError(
             f"{p}: 'expressions' must be a list of file stems (letters, digits, _)"
         )
@@ -225,13 +223,15 @@ def read_ict(
 
     identity = [f"identity{i:03d}" for i in range(int(n_identity))]
     expr_names = names if expressions else []
+    shape_basis, expr_basis = modes(identity), modes(expr_names)
     mean = neutral * CM_TO_MM
     landmarks = {f"ibug_{i:02d}": int(j) for i, j in enumerate(ibug)}
-    landmarks.update(are_landmarks(mean, landmarks, region_indices(n)["skin"]))
+    regions = region_indices(n)
+    landmarks.update(are_landmarks(mean, landmarks, regions.pop("skin"), where=str(root)))
     return model_data(
         mean.astype(np.float32),
-        modes(identity),
-        modes(expr_names),
+        shape_basis,
+        expr_basis,
         triangles,
         landmarks,
         units="mm",
@@ -239,5 +239,5 @@ def read_ict(
         source_scale=CM_TO_MM,
         shape_names=identity,
         expr_names=expr_names,
-        regions={k: v for k, v in region_indices(n).items() if k != "skin"},
+        regions=regions,
     )

@@ -67,18 +67,21 @@ def region_indices(n_vertices: int) -> dict[str, np.ndarray]:
 
 
 def _lateral(
-    v: np.ndarray, cand: np.ndarray, y0: float, band: float, what: str
+    v: np.ndarray, cand: np.ndarray, y0: float, band: float, what: str, where: str
 ) -> tuple[int, int]:
     """The leftmost (min x) and rightmost (max x) candidate within ``band`` of height y0."""
     near = cand[np.abs(v[cand, 1] - y0) <= band]
     left, right = near[v[near, 0] < 0], near[v[near, 0] > 0]
     if left.size == 0 or right.size == 0:
-        raise FaceModelError(f"no skin vertices at the {what} height {y0:.1f} mm on both sides")
+        raise FaceModelError(
+            f"{where}: no skin vertices at the {what} height {y0:.1f} mm on both sides; "
+            "not an ICT-topology head"
+        )
     return int(left[np.argmin(v[left, 0])]), int(right[np.argmax(v[right, 0])])
 
 
 def are_landmarks(
-    vertices: npt.ArrayLike, ibug: Mapping[str, int], skin: npt.ArrayLike
+    vertices: npt.ArrayLike, ibug: Mapping[str, int], skin: npt.ArrayLike, where: str = "head"
 ) -> dict[str, int]:
     """The five ARE pairs on an ICT-topology head by the rule of the module doc.
 
@@ -86,6 +89,7 @@ def are_landmarks(
         vertices: (N, 3) mean head in mm (y up, +z out of the face, x < 0 on the viewer's left).
         ibug: at least ``ibug_00`` ... ``ibug_67`` -> vertex index.
         skin: (K,) indices of the outer-surface vertices to choose from.
+        where: what the head is (e.g. its folder), first in error messages.
 
     Returns:
         ``{"oicd_left": i, "oicd_right": j, "ear_left": ..., ...}`` (10 entries).
@@ -105,12 +109,17 @@ def are_landmarks(
     band = ARE_RULE_MM["band"]
     pairs = {
         "oicd": (int(ibug["ibug_36"]), int(ibug["ibug_45"])),
-        "ear": _lateral(v, cand, y(0, 16), ARE_RULE_MM["ear_band"], "ear"),
+        "ear": _lateral(v, cand, y(0, 16), ARE_RULE_MM["ear_band"], "ear", where),
         "forehead": _lateral(
-            v, front, y(*range(17, 27)) + ARE_RULE_MM["forehead_above_brow"], band, "forehead"
+            v,
+            front,
+            y(*range(17, 27)) + ARE_RULE_MM["forehead_above_brow"],
+            band,
+            "forehead",
+            where,
         ),
-        "mid": _lateral(v, front, y(29), band, "mid-face"),
-        "cheek": _lateral(v, front, y(48, 54), band, "cheek"),
+        "mid": _lateral(v, front, y(29), band, "mid-face", where),
+        "cheek": _lateral(v, front, y(48, 54), band, "cheek", where),
     }
     out: dict[str, int] = {}
     for name, (left, right) in pairs.items():
