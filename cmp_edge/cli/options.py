@@ -18,8 +18,9 @@ FORMATS = ("ply", "obj", "npz", "json")
 
 
 DEFAULT_MODEL_NOTE = (
-    "note: using the built-in default model, trained on SYNTHETIC voices and faces: it shows "
-    "the pipeline working, not a person's real face. For real estimates train on Voxceleb-3D "
+    "note: using the built-in default model, trained on SYNTHETIC voices paired with faces "
+    "drawn from the ICT face model's prior: it shows the pipeline working, not the speaker's "
+    "real face. For real estimates train on Voxceleb-3D "
     "(python -m train.supervised) or convert the published CMP checkpoints (python -m export), "
     "then pass --model."
 )
