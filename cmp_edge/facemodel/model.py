@@ -135,8 +135,8 @@ class FaceModel:
         self.shape_names = tuple(shape_names) if shape_names is not None else None
         self.expr_names = tuple(expr_names) if expr_names is not None else None
         self.regions: dict[str, np.ndarray] = {}
-        for name, idx in (regions or {}).items():
-            arr = np.unique(np.asarray(idx, dtype=np.int64).reshape(-1)).astype(np.int32)
+        for name, members in (regions or {}).items():
+            arr = np.unique(np.asarray(members, dtype=np.int64).reshape(-1)).astype(np.int32)
             if arr.size and (arr[0] < 0 or arr[-1] >= n):
                 raise FaceModelError(f"region {name!r} has vertices outside [0, {n})")
             arr.setflags(write=False)
