@@ -184,17 +184,18 @@ def test_onnxruntime_cpu(benchmark: Any, model: str, batch: int) -> None:
     benchmark(sess.run, None, feed)
 
 
-def test_default_model_generate(benchmark: Any) -> None:
-    from cmp_edge.facemodel.default import build_default
+def test_default_model_load_mmap(benchmark: Any) -> None:
+    """What the first ``FaceModel.default()`` of a process costs: map the packaged .npz."""
+    from cmp_edge.facemodel.packaged import default_model_data
 
-    benchmark.group = "default-model"
-    benchmark.pedantic(build_default, rounds=3, iterations=1)
+    benchmark.group = "default-model-load"
+    benchmark(lambda: FaceModel(**default_model_data()))
 
 
-def test_default_model_from_cache(benchmark: Any, tmp_path: Any) -> None:
-    from cmp_edge.facemodel import FaceModel
-    from cmp_edge.facemodel.cache import load_or_build_default
+def test_default_model_load_copy(benchmark: Any) -> None:
+    """The alternative: read the packaged .npz into memory (no memory map)."""
+    from cmp_edge.facemodel.formats.npz import read_npz
+    from cmp_edge.facemodel.packaged import packaged_path
 
-    load_or_build_default(tmp_path, FaceModel)  # writes the cache
-    benchmark.group = "default-model"
-    benchmark(load_or_build_default, tmp_path, FaceModel)
+    benchmark.group = "default-model-load"
+    benchmark(lambda: FaceModel(**read_npz(packaged_path(), mmap=False)))

@@ -3,11 +3,11 @@
 ``python -m export.default_bundle`` runs the project's own pipeline end to end:
 
 1. ``python -m train.synth``: a synthetic paired voice/face corpus on
-   ``FaceModel.default()`` (source-filter voices whose vocal-tract length,
+   ``FaceModel.default()``, the ICT head (source-filter voices whose vocal-tract length,
    pitch and formants are coupled to the face geometry): 1200 identities
    (960 train, 240 held out) x 3 utterances of 2.5-5 s, voice/face coupling
    0.9 (the synth default is 0.8; 0.9 leaves a learnable signal a short CPU
-   run can pick up), no images (about 7 GB of meshes in the work folder);
+   run can pick up), no images (about 2.7 GB of meshes in the work folder);
 2. ``python -m train.supervised``: voice encoder (width 0.25, so the bundle
    stays under 1 MB) + supervised decoder trained from scratch on it, 1200
    Adam steps at lr 1e-3, batch 32, crops of 150-300 frames, no dropout and

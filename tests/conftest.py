@@ -1,10 +1,8 @@
-"""Shared test fixtures: the location of ../shared data (skip cleanly when absent) and a
-private cache folder for the whole session."""
+"""Shared test fixtures: the location of ../shared data (skip cleanly when absent)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,19 +24,3 @@ def shared_data() -> Path:
     if root is None:
         pytest.skip("../shared/data is absent (third-party test data is not shipped)")
     return root / "data"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep the default-face-model cache out of the user's ~/.cache/cmp-edge.
-
-    Set in ``os.environ`` so that subprocesses (``python -m ...``) inherit it.
-    """
-    old = os.environ.get("CMP_EDGE_CACHE_DIR")
-    cache = tmp_path_factory.mktemp("cmp-edge-cache")
-    os.environ["CMP_EDGE_CACHE_DIR"] = str(cache)
-    yield cache
-    if old is None:
-        os.environ.pop("CMP_EDGE_CACHE_DIR", None)
-    else:
-        os.environ["CMP_EDGE_CACHE_DIR"] = old

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from cmp_edge.errors import CmpEdgeError
+from cmp_edge.facemodel.packaged import DEFAULT_ID
 from cmp_edge.model.layout import PUBLISHED_SCALE_MEAN, PUBLISHED_SCALE_STD
 from train.data import VoxCeleb3D
 from train.engine import load_checkpoint
@@ -32,7 +33,8 @@ __all__ = [
     "open_train_data",
 ]
 
-SYNTH_FACE_MODEL_ID = "cmp-edge-synthetic-v1"
+#: Face model id of the synthetic corpora (``FaceModel.default()``, the packaged ICT head).
+SYNTH_FACE_MODEL_ID = DEFAULT_ID
 #: Face model id of the SynergyNet/3DDFA tensors (``FaceModel.load`` of the same file).
 SYNERGYNET_FACE_MODEL_ID = "synergynet-3ddfa"
 _IGM = "module.IGM."

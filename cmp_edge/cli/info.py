@@ -30,10 +30,13 @@ def _short(value: Any, limit: int = 90) -> str:
 
 def cmd_info(args: argparse.Namespace, console: Console) -> int:
     """Print a bundle's metadata in readable sections (``--json``: one JSON document)."""
+    from cmp_edge.facemodel.packaged import ATTRIBUTION, DEFAULT_ID
     from cmp_edge.model.bundle import read_bundle
 
     info = read_bundle(args.model, option="`cmp-edge info`")
     summary = info.summary()
+    if info.face_model_id == DEFAULT_ID:  # the packaged ICT head: credit its source
+        summary["face_model_source"] = ATTRIBUTION
     if args.json:
         print(json.dumps(summary, indent=2, default=str), file=console.out)
         return 0

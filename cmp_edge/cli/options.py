@@ -18,9 +18,10 @@ FORMATS = ("ply", "obj", "npz", "json")
 
 
 DEFAULT_MODEL_NOTE = (
-    "the built-in default model was trained on SYNTHETIC voices: the face shows the pipeline "
-    "working, not the speaker's real face; pass --model with a bundle trained on real "
-    "speakers for real estimates (see the README, section Models)"
+    "the built-in default model was trained on SYNTHETIC voices paired with faces drawn "
+    "from the ICT face model's prior: the face shows the pipeline working, not the "
+    "speaker's real face; pass --model with a bundle trained on real speakers for real "
+    "estimates (see the README, section Models)"
 )
 
 

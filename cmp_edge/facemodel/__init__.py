@@ -1,7 +1,7 @@
 """Face models: the FaceModel class, loaders for real formats, the embedded default model.
 
     >>> from cmp_edge.facemodel import FaceModel
-    >>> fm = FaceModel.default()            # synthetic stand-in, ~50k vertices, mm
+    >>> fm = FaceModel.default()            # the packaged ICT-derived head, mm
     >>> v = fm.reconstruct(np.zeros(40))    # (N, 3) float32
 
 Command line: ``python -m cmp_edge.facemodel convert IN OUT`` writes any
@@ -24,6 +24,7 @@ __all__ = [
     "FaceModel",
     "FaceModelError",
     "load_bfm",
+    "load_ict",
     "load_npz",
     "load_sfm",
     "load_synergynet",
@@ -43,7 +44,7 @@ def __getattr__(name: str) -> object:
 
         return reconstruct_reference
     # load_<format>(path) -> FaceModel; readers import lazily (scipy etc. only when used)
-    if name in {"load_bfm", "load_npz", "load_sfm", "load_synergynet"}:
+    if name in {"load_bfm", "load_ict", "load_npz", "load_sfm", "load_synergynet"}:
         import importlib
 
         fmt = name[len("load_") :]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from cmp_edge._safe.boundary import boundary
 from cmp_edge.errors import CmpEdgeError, FaceModelError
-from cmp_edge.facemodel.cache import default_model
 from cmp_edge.facemodel.formats import read_face_model
 from cmp_edge.facemodel.formats.npz import save_npz
 from cmp_edge.facemodel.pose import broadcast_pose
@@ -21,9 +20,9 @@ from cmp_edge.facemodel.regions import check_regions
 
 __all__ = ["FaceModel"]
 
-#: The five left/right width pairs used by ARE (spec section 4), as landmark names.
-
 Device = Literal["cpu", "cuda"]
+_DEFAULT: dict[type, Any] = {}
+_DEFAULT_LOCK = threading.Lock()
 Precision = Literal["float32", "float16"]
 
 
@@ -80,7 +79,7 @@ class FaceModel:
             (ones when the basis is already scaled so that N(0, 1) is the prior).
         expr_std: (Ke,) float32, likewise.
         units: coordinate unit, "mm" normally.
-        id: short identifier, e.g. "cmp-edge-synthetic-v1" or "bfm2009".
+        id: short identifier, e.g. "ict-facekit-head-v1" or "bfm2009".
         source_scale: factor applied to the source file's coordinates to obtain
             ``units`` (1e-3 for a micrometre file converted to mm; 1.0 otherwise).
         regions: the model's own facial regions, name -> sorted int32 vertex
@@ -225,14 +224,23 @@ class FaceModel:
     # ---------------------------------------------------------- constructors
     @classmethod
     def default(cls) -> FaceModel:
-        """The embedded synthetic model "cmp-edge-synthetic-v1" (memoised per process).
+        """The packaged default head, built from the ICT Face Model Light (memoised per process).
 
-        About 50,000 vertices, 40 shape + 10 expression orthogonal modes, mm,
-        y up, +z out of the face. A procedural stand-in, not a scanned model.
-        Generated on first use (~0.1-0.3 s) and kept as a memory-mapped .npz in
-        :func:`default_cache_dir` so later processes load it in milliseconds.
+        ``cmp_edge/models/ict-head.npz``, memory-mapped (no copy, no generation):
+        id "ict-facekit-head-v1", 40 shape modes (ICT's first 40 identity modes)
+        + 10 expression modes, mm, y up, +z out of the face, ibug-68 and ARE
+        landmarks, facial regions. Recipe: :mod:`cmp_edge.facemodel.ict_head`.
+
+        Raises:
+            FaceModelError: the packaged file is missing or damaged (a broken install).
         """
-        return cast("FaceModel", default_model(cls))
+        from cmp_edge.facemodel.packaged import default_model_data
+
+        with _DEFAULT_LOCK:
+            model = _DEFAULT.get(cls)
+            if model is None:
+                model = _DEFAULT[cls] = cls(**default_model_data())
+        return model
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FaceModel:

@@ -368,9 +368,16 @@ def landmark_regions(
     return Regions(REGION_NAMES, labels.astype(np.int16), "landmarks")
 
 
+#: A model's own regions that are not skin of the face (left out of the facial regions).
+NON_FACE_REGIONS: Final[tuple[str, ...]] = ("eyeballs", "head_neck", "teeth", "mouth_socket")
+
+
 def model_regions(model: Any) -> Regions:
-    """The regions of a face model: its own (``model.regions``) when it has them, else
-    :func:`landmark_regions` of its mean shape and ibug landmarks.
+    """The facial regions of a face model: its own (``model.regions``) when it has
+    evaluation regions, else :func:`landmark_regions` of its mean shape and ibug
+    landmarks. A model whose own regions are structural parts (any of
+    :data:`NON_FACE_REGIONS`, as the ICT head's eyeballs and neck) gets the landmark
+    regions, with the vertices of those non-face parts left out.
 
     Args:
         model: a :class:`~cmp_edge.facemodel.model.FaceModel` (anything with ``mean``,
@@ -380,7 +387,9 @@ def model_regions(model: Any) -> Regions:
         FaceModelError: no region information and not all 68 ibug landmarks.
     """
     mean = np.asarray(model.mean, dtype=np.float64)
-    own = getattr(model, "regions", None)
-    if own:
+    own = getattr(model, "regions", None) or {}
+    if own and not set(own) & set(NON_FACE_REGIONS):
         return Regions.from_indices(own, len(mean), "model")
-    return landmark_regions(mean, model.landmarks)
+    skip = [np.asarray(own[name]) for name in NON_FACE_REGIONS if name in own]
+    exclude = np.concatenate(skip) if skip else None
+    return landmark_regions(mean, model.landmarks, exclude=exclude)

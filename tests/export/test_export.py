@@ -297,7 +297,7 @@ def test_default_bundle_recipe_small(tmp_path: Path) -> None:
         == 0
     )
     info = read_bundle(out)
-    assert info.kind == "supervised" and info.face_model_id == "cmp-edge-synthetic-v1"
+    assert info.kind == "supervised" and info.face_model_id == "ict-facekit-head-v1"
     prov = info.provenance
     assert prov["recipe"] == "python -m export.default_bundle" and "synthetic" in prov["trained_on"]
     assert prov["config"]["data"] == "data"  # no local paths in the shipped metadata

@@ -246,6 +246,9 @@ def test_npz_round_trip_and_mmap(tmp_path: Path) -> None:
         np.testing.assert_array_equal(getattr(back, name), getattr(fm, name))
     assert back.landmarks == fm.landmarks and back.id == fm.id
     assert back.shape_names == fm.shape_names
+    assert {k: v.tolist() for k, v in back.regions.items()} == {
+        k: v.tolist() for k, v in fm.regions.items()
+    }
     assert _is_mapped(back.shape_basis) and _is_mapped(back.mean)
     a = np.random.default_rng(4).standard_normal(40)
     np.testing.assert_array_equal(back.reconstruct(a), fm.reconstruct(a))

@@ -239,7 +239,7 @@ def test_large_batch_streaming_stores_match_reference() -> None:
     # an output above 16 MB takes the non-temporal store path
     fm = FaceModel.default()
     rng = np.random.default_rng(13)
-    b = 40
+    b = 3 + (16 << 20) // (12 * fm.n_vertices)
     a, e = rng.standard_normal((b, 40)), rng.standard_normal((b, 10))
     t = rng.standard_normal((b, 3))
     v = fm.reconstruct(a, e, scale=1.1, translation=t, threads=2)

@@ -226,14 +226,14 @@ def test_params_round_trip(tmp_path: Path, suffix: str) -> None:
         "expr": np.ones(10, dtype=np.float32),
         "scale": np.float32(0.5),
     }
-    meta = {"face_model_id": "cmp-edge-synthetic-v1", "utterance": np.int64(3), "ok": True}
+    meta = {"face_model_id": "ict-facekit-head-v1", "utterance": np.int64(3), "ok": True}
     path = tmp_path / f"p{suffix}"
     param_files.save_params(path, params, meta)
     back, back_meta = param_files.load_params(path)
     assert set(back) == set(params)
     for key, value in params.items():
         np.testing.assert_allclose(back[key], value, rtol=0, atol=0)
-    assert back_meta == {"face_model_id": "cmp-edge-synthetic-v1", "utterance": 3, "ok": True}
+    assert back_meta == {"face_model_id": "ict-facekit-head-v1", "utterance": 3, "ok": True}
     if suffix == ".json":
         assert json.loads(path.read_text())["metadata"]["utterance"] == 3
 

@@ -297,6 +297,11 @@ def test_infer_default_model_says_synthetic(voice_wav, tmp_path: Path) -> None: 
     assert "python -m" not in err  # repository tools are not installed with the package
     code, stdout, err = run("info")
     assert code == 0 and "SYNTHETIC" in stdout
+    # the default bundle's face model is the packaged ICT head: info credits its source
+    assert "face_model_id    ict-facekit-head-v1" in stdout
+    assert "ICT Face Model Light" in stdout and "MIT" in stdout
+    code, stdout, _ = run("info", "--json")
+    assert "USC Institute for Creative Technologies" in json.loads(stdout)["face_model_source"]
 
 
 def test_infer_render(bundle, voice_wav, tmp_path: Path) -> None:  # noqa: ANN001

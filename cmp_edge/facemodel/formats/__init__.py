@@ -15,17 +15,28 @@ from cmp_edge.facemodel.formats._data import ModelData
 
 __all__ = ["FORMATS", "ModelData", "detect_format", "read_face_model"]
 
-FORMATS = ("npz", "bfm", "sfm", "synergynet")
+FORMATS = ("npz", "bfm", "sfm", "synergynet", "ict")
 """Names of the supported formats (see :func:`detect_format`)."""
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """One of "npz", "bfm", "sfm", "synergynet"; raises FaceModelError if unknown."""
+    """One of :data:`FORMATS`; raises FaceModelError if unknown.
+
+    Folders: an ICT-FaceKit ``FaceXModel`` folder (or the ICT-FaceKit folder
+    holding it) is "ict", a folder of u.npy / w_shp.npy / w_exp.npy "synergynet".
+    """
     p = Path(path)
     if p.is_dir():
+        from cmp_edge.facemodel.formats.ict import is_ict_folder
+
+        if is_ict_folder(p) or is_ict_folder(p / "FaceXModel"):
+            return "ict"
         if (p / "u.npy").is_file():
             return "synergynet"
-        raise FaceModelError(f"{p}: folder without u.npy / w_shp.npy / w_exp.npy")
+        raise FaceModelError(
+            f"{p}: neither an ICT-FaceKit FaceXModel folder (generic_neutral_mesh.obj, "
+            "vertex_indices.json) nor a folder of u.npy / w_shp.npy / w_exp.npy"
+        )
     if not p.is_file():
         raise FaceModelError(f"{p}: no such face-model file")
     with p.open("rb") as f:
@@ -66,6 +77,10 @@ def _reader(fmt: str) -> Callable[[str | os.PathLike[str]], ModelData]:
         from cmp_edge.facemodel.formats.bfm import read_bfm
 
         return read_bfm
+    if fmt == "ict":
+        from cmp_edge.facemodel.formats.ict import read_ict
+
+        return read_ict
     if fmt == "sfm":
         from cmp_edge.facemodel.formats.sfm import read_sfm
 

@@ -3,10 +3,10 @@
 Members (all stored uncompressed, so each can be memory-mapped in place):
 ``mean`` (N, 3) f4, ``shape_basis`` (3N, Ks) f4, ``expr_basis`` (3N, Ke) f4,
 ``triangles`` (F, 3) i4, ``shape_std`` (Ks,) f4, ``expr_std`` (Ke,) f4,
-``landmark_indices`` (L,) i4, optionally ``region_labels`` (N,) i2 (the
-model's own facial regions: index into ``region_names``, -1 in none) and ``meta``
-(a 0-d unicode array holding JSON: format, id, units, source_scale,
-landmark_names, shape_names, expr_names and, with regions, region_names).
+``landmark_indices`` (L,) i4, optionally ``region_indices`` (sum of the region
+sizes,) i4 (the regions' vertex lists one after another), and ``meta`` (a 0-d
+unicode array holding JSON: format, id, units, source_scale, landmark_names,
+shape_names, expr_names, and with regions region_names and region_sizes).
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         "shape_names": list(model.shape_names) if model.shape_names is not None else None,
         "expr_names": list(model.expr_names) if model.expr_names is not None else None,
     }
-    regions = getattr(model, "regions", None) or {}
+    regions = dict(getattr(model, "regions", None) or {})
+    if regions:
+        meta["region_names"] = list(regions)
+        meta["region_sizes"] = [int(np.size(r)) for r in regions.values()]
     arrays: dict[str, Any] = {
         "mean": np.ascontiguousarray(model.mean, dtype=np.float32),
         "shape_basis": np.ascontiguousarray(model.shape_basis, dtype=np.float32),
@@ -56,11 +59,9 @@ def save_npz(model: Any, path: str | os.PathLike[str], overwrite: bool = True) -
         "landmark_indices": np.array([model.landmarks[n] for n in names], dtype=np.int32),
     }
     if regions:
-        labels = np.full(len(model.mean), -1, dtype=np.int16)
-        for k, name in enumerate(regions):
-            labels[regions[name]] = k
-        arrays["region_labels"] = labels
-        meta["region_names"] = list(regions)
+        arrays["region_indices"] = np.concatenate(
+            [np.asarray(r, dtype=np.int32).reshape(-1) for r in regions.values()]
+        )
     arrays["meta"] = np.array(json.dumps(meta))
     with atomic_write(path, overwrite=overwrite) as handle:
         np.savez(handle, **arrays)
@@ -115,9 +116,10 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
         raw_meta = loads(str(text), where, "meta", FaceModelError, _FIX)
         meta = _meta_fields(raw_meta, where)
         arrays: dict[str, np.ndarray] = {}
-        for name in (*_ARRAYS, "landmark_indices"):
+        optional = ("region_indices",) if "region_indices" in names else ()
+        for name in (*_ARRAYS, "landmark_indices", *optional):
             arrays[name] = read_npz_member(p, zf, name + ".npy", where, FaceModelError, mmap=mmap)
-        regions = _read_regions(p, zf, raw_meta, len(arrays["mean"]))
+        regions = _regions(p, raw_meta, arrays.get("region_indices"))
     names_l = meta["landmark_names"]
     idx = arrays["landmark_indices"]
     if idx.ndim != 1 or idx.dtype.kind not in "iu" or len(names_l) != len(idx):
@@ -139,18 +141,22 @@ def read_npz(path: str | os.PathLike[str], mmap: bool = True) -> ModelData:
     )
 
 
-def _read_regions(
-    path: Path, zf: zipfile.ZipFile, meta: dict[str, Any], n: int
-) -> dict[str, np.ndarray] | None:
-    """The optional ``region_labels`` member as region name -> vertex indices."""
-    if "region_labels.npy" not in zf.namelist():
-        return None
-    names = meta.get("region_names")
-    if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
-        raise FaceModelError(f"{path}: region_labels without a list of region_names in meta")
-    labels = read_npz_member(path, zf, "region_labels.npy", str(path), FaceModelError)
-    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise FaceModelError(f"{path}: region_labels must be ({n},) integers, got {labels.shape}")
-    if labels.size and (labels.min() < -1 or labels.max() >= len(names)):
-        raise FaceModelError(f"{path}: region_labels outside [-1, {len(names)})")
-    return {name: np.flatnonzero(labels == k) for k, name in enumerate(names)}
+def _regions(p: Path, meta: dict[str, Any], flat: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Region name -> vertex indices from ``region_indices`` and the meta's names and sizes."""
+    names, sizes = meta.get("region_names") or [], meta.get("region_sizes") or []
+    if flat is None and not names:
+        return {}
+    if (
+        flat is None
+        or flat.ndim != 1
+        or not np.issubdtype(flat.dtype, np.integer)
+        or not isinstance(names, list)
+        or not isinstance(sizes, list)
+        or not all(isinstance(n, str) for n in names)
+        or len(names) != len(sizes)
+        or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in sizes)
+        or sum(sizes) != flat.shape[0]
+    ):
+        raise FaceModelError(f"{p}: region names, sizes and indices do not agree; {_FIX}")
+    ends = np.cumsum([0, *sizes])
+    return {str(n): flat[a:b] for n, a, b in zip(names, ends[:-1], ends[1:], strict=True)}
