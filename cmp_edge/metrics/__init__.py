@@ -42,11 +42,11 @@ from cmp_edge.metrics.registration import (
     IcpResult,
     PointError,
     Similarity,
-    closest_points,
     icp,
     point_error,
     procrustes,
 )
+from cmp_edge.metrics.surface import closest_points
 
 __all__ = [
     "BFM_LANDMARKS",
