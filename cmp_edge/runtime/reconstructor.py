@@ -34,6 +34,7 @@ from cmp_edge.model.session import open_session, resolve_providers
 from cmp_edge.runtime.batch import iter_files
 from cmp_edge.runtime.face import Face
 from cmp_edge.runtime.stream import Stream
+from cmp_edge.runtime.warmup import warm_up
 
 if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.facemodel import FaceModel
@@ -64,6 +65,10 @@ class Reconstructor:
             :class:`~cmp_edge.errors.NoSpeechError` rather than guessing a face.
         vad: remove silence with the voice activity detector (spec section 2);
             False uses all of the audio (for recordings the detector rejects).
+        prepare: do every stage's one-time work now (pack the face model's basis,
+            load the VAD library, plan the log-mel, run the network once on zeros),
+            so that the first prediction costs what later ones do; the time is part
+            of :attr:`load_ms`. False defers it to the first prediction.
 
     Raises:
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
@@ -79,6 +84,7 @@ class Reconstructor:
         *,
         min_voiced_s: float = 0.5,
         vad: bool = True,
+        prepare: bool = True,
     ) -> None:
         t0 = time.perf_counter()
         if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -95,6 +101,8 @@ class Reconstructor:
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._slices = self.info.slices()
+        if prepare:
+            warm_up(self)
         self.load_ms = _ms(t0)
 
     # ------------------------------------------------------------------ set-up

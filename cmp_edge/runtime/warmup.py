@@ -1,0 +1,37 @@
+"""One-time work of every stage, done when a Reconstructor is built (cold start).
+
+A fresh process pays, on its first prediction, for work that later ones reuse:
+packing the face model's basis for the fused kernel, importing webrtcvad and
+resolving the native VAD loop, building the log-mel tables, and ONNX Runtime's
+first-run allocations. :func:`warm_up` does all of it at construction, so that
+``Reconstructor(...).predict`` costs the same on the first call as on the
+hundredth (``benchmarks/test_latency.py`` measures both in fresh processes).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cmp_edge.audio.signal import SAMPLE_RATE
+from cmp_edge.audio.vad import StreamingVad
+from cmp_edge.features.logmel import log_mel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cmp_edge.runtime.reconstructor import Reconstructor
+
+__all__ = ["warm_up"]
+
+
+def warm_up(rec: Reconstructor) -> None:
+    """Prepare every stage of ``rec`` (results are discarded; nothing is cached per input).
+
+    Raises:
+        CmpEdgeError: the face model cannot be prepared on ``rec.reconstruct_device``.
+    """
+    rec.face_model.prepare(rec.reconstruct_device)
+    if rec.vad:
+        StreamingVad()  # imports webrtcvad and resolves the native loop
+    log_mel(np.zeros(SAMPLE_RATE // 10, np.float32), SAMPLE_RATE)  # tables and plan
+    rec.run_model(np.zeros((rec.pad_to, 64), np.float32))  # ORT first-run allocations
