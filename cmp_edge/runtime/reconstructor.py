@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,15 +25,14 @@ import numpy.typing as npt
 
 from cmp_edge.audio.decode import load, resample
 from cmp_edge.audio.signal import SAMPLE_RATE, as_mono_float32
-from cmp_edge.audio.vad import remove_silence
 from cmp_edge.errors import AudioError, CmpEdgeError, FaceModelError, ModelError, NoSpeechError
 from cmp_edge.facemodel import FaceModel
-from cmp_edge.features.logmel import log_mel
 from cmp_edge.features.normalize import normalize, repeat_pad
 from cmp_edge.model.bundle import BundleInfo, read_bundle, resolve_model_path
 from cmp_edge.model.session import open_session, resolve_providers
 from cmp_edge.runtime.batch import iter_files
 from cmp_edge.runtime.face import Face
+from cmp_edge.runtime.frontend import voiced_log_mel
 from cmp_edge.runtime.stream import Stream
 from cmp_edge.runtime.warmup import warm_up
 
@@ -101,6 +101,13 @@ class Reconstructor:
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._slices = self.info.slices()
+        # A worker for the VAD, overlapped with the log-mel (runtime/frontend.py);
+        # with one thread the stages run one after the other.
+        self._executor: ThreadPoolExecutor | None = None
+        if threads is None or threads >= 2:
+            self._executor = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 2, thread_name_prefix="cmp-edge-vad"
+            )
         if prepare:
             warm_up(self)
         self.load_ms = _ms(t0)
@@ -165,17 +172,6 @@ class Reconstructor:
         )
 
     # ------------------------------------------------------------------ stages
-    def _voiced(self, samples16k: npt.NDArray[np.float32], what: str) -> npt.NDArray[np.float32]:
-        if not self.vad:
-            voiced = samples16k
-        else:
-            try:
-                voiced = np.asarray(remove_silence(samples16k), dtype=np.float32)
-            except NoSpeechError:
-                voiced = np.zeros(0, np.float32)
-        self.check_voiced(voiced.shape[0], what)
-        return voiced
-
     def check_voiced(self, num_samples: int, what: str) -> None:
         seconds = num_samples / SAMPLE_RATE
         if num_samples == 0:
@@ -289,17 +285,21 @@ class Reconstructor:
         if sample_rate != SAMPLE_RATE:
             x = np.asarray(resample(x, int(sample_rate), SAMPLE_RATE), dtype=np.float32)
         timings["resample"] = _ms(t0)
+        # VAD and log-mel overlapped (runtime/frontend.py); "vad" ends when the VAD
+        # has decided every frame, "features" holds the rest of the log-mel and the
+        # normalisation.
+        front = voiced_log_mel(x, vad=self.vad, executor=self._executor)
+        timings["vad"] = front.vad_ms
+        self.check_voiced(front.voiced_samples, what)
+        assert front.logmel is not None
         t0 = time.perf_counter()
-        voiced = self._voiced(x, what)
-        timings["vad"] = _ms(t0)
-        t0 = time.perf_counter()
-        feats = self.features_from_frames(log_mel(voiced, SAMPLE_RATE))
-        timings["features"] = _ms(t0)
+        feats = self.features_from_frames(front.logmel)
+        timings["features"] = front.total_ms - front.vad_ms + _ms(t0)
         t0 = time.perf_counter()
         whitened = self.run_model(feats)
         timings["model"] = _ms(t0)
         face = self.make_face(
-            whitened, timings, x.shape[0] / SAMPLE_RATE, voiced.shape[0] / SAMPLE_RATE, source
+            whitened, timings, x.shape[0] / SAMPLE_RATE, front.voiced_samples / SAMPLE_RATE, source
         )
         timings["total"] = _ms(t_start)
         return face

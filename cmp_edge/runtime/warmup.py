@@ -35,3 +35,6 @@ def warm_up(rec: Reconstructor) -> None:
         StreamingVad()  # imports webrtcvad and resolves the native loop
     log_mel(np.zeros(SAMPLE_RATE // 10, np.float32), SAMPLE_RATE)  # tables and plan
     rec.run_model(np.zeros((rec.pad_to, 64), np.float32))  # ORT first-run allocations
+    executor = getattr(rec, "_executor", None)
+    if executor is not None:
+        executor.submit(int).result()  # start the VAD worker thread
