@@ -14,6 +14,7 @@ reconstruction.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,10 +105,10 @@ class Reconstructor:
         # A worker for the VAD, overlapped with the log-mel (runtime/frontend.py);
         # with one thread the stages run one after the other.
         self._executor: ThreadPoolExecutor | None = None
+        self._active = 0
+        self._active_lock = threading.Lock()
         if threads is None or threads >= 2:
-            self._executor = ThreadPoolExecutor(
-                max_workers=os.cpu_count() or 2, thread_name_prefix="cmp-edge-vad"
-            )
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmp-edge-vad")
         if prepare:
             warm_up(self)
         self.load_ms = _ms(t0)
@@ -288,7 +289,16 @@ class Reconstructor:
         # VAD and log-mel overlapped (runtime/frontend.py); "vad" ends when the VAD
         # has decided every frame, "features" holds the rest of the log-mel and the
         # normalisation.
-        front = voiced_log_mel(x, vad=self.vad, executor=self._executor)
+        # Overlap only when this is the sole prediction in flight: concurrent ones
+        # (predict_batch) already keep the cores busy.
+        with self._active_lock:
+            self._active += 1
+            executor = self._executor if self._active == 1 else None
+        try:
+            front = voiced_log_mel(x, vad=self.vad, executor=executor)
+        finally:
+            with self._active_lock:
+                self._active -= 1
         timings["vad"] = front.vad_ms
         self.check_voiced(front.voiced_samples, what)
         assert front.logmel is not None
