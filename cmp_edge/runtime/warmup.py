@@ -2,10 +2,12 @@
 
 A fresh process pays, on its first prediction, for work that later ones reuse:
 packing the face model's basis for the fused kernel, importing webrtcvad and
-resolving the native VAD loop, building the log-mel tables, and ONNX Runtime's
-first-run allocations. :func:`warm_up` does all of it at construction, so that
-``Reconstructor(...).predict`` costs the same on the first call as on the
-hundredth (``benchmarks/test_latency.py`` measures both in fresh processes).
+resolving the native VAD loop, importing the audio decoder, building the log-mel
+tables, and ONNX Runtime's first-run allocations (a resampler for rates other
+than 16 kHz is still imported on first use: SciPy costs more than it saves).
+:func:`warm_up` does the rest at construction, so that the first
+``Reconstructor(...).predict`` costs what the hundredth does
+(``benchmarks/test_cold_start.py`` measures both in fresh processes).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def warm_up(rec: Reconstructor) -> None:
     Raises:
         CmpEdgeError: the face model cannot be prepared on ``rec.reconstruct_device``.
     """
+    import soundfile  # noqa: F401  (the decoder of predict_file; about 20 ms to import)
+
     rec.face_model.prepare(rec.reconstruct_device)
     if rec.vad:
         StreamingVad()  # imports webrtcvad and resolves the native loop
