@@ -105,6 +105,7 @@ class Reconstructor:
         # A worker for the VAD, overlapped with the log-mel (runtime/frontend.py);
         # with one thread the stages run one after the other.
         self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid = os.getpid()
         self._active = 0
         self._active_lock = threading.Lock()
         if threads is None or threads >= 2:
@@ -272,7 +273,10 @@ class Reconstructor:
 
         Returns:
             The :class:`Face`, with ``timings`` in ms for ``resample``, ``vad``,
-            ``features``, ``model``, ``reconstruct`` and ``total``.
+            ``features``, ``model``, ``reconstruct`` and ``total``. With two or more
+            threads the VAD and the log-mel overlap (:mod:`cmp_edge.runtime.frontend`):
+            ``vad`` then ends when every frame is decided and ``features`` holds the
+            rest of the log-mel and the normalisation.
 
         Raises:
             AudioError: empty or invalid samples.
@@ -289,11 +293,13 @@ class Reconstructor:
         # VAD and log-mel overlapped (runtime/frontend.py); "vad" ends when the VAD
         # has decided every frame, "features" holds the rest of the log-mel and the
         # normalisation.
-        # Overlap only when this is the sole prediction in flight: concurrent ones
-        # (predict_batch) already keep the cores busy.
+        # Overlap only when this is the sole prediction in flight (concurrent ones, as in
+        # predict_batch, already keep the cores busy) and in the process that made the
+        # worker (a forked child inherits the executor but not its thread).
         with self._active_lock:
             self._active += 1
-            executor = self._executor if self._active == 1 else None
+            alone = self._active == 1 and os.getpid() == self._executor_pid
+            executor = self._executor if alone else None
         try:
             front = voiced_log_mel(x, vad=self.vad, executor=executor)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,3 +75,26 @@ def test_reconstructor_one_and_two_threads_agree(bundle: Path, speech) -> None: 
     assert one.voiced_s == two.voiced_s
     np.testing.assert_allclose(two.whitened, one.whitened, atol=1e-5)
     assert {"vad", "features", "model", "reconstruct"} <= set(two.timings)
+
+
+_FORKED: dict[str, object] = {}
+
+
+def _predict_in_child() -> list[float]:
+    rec, voice = _FORKED["rec"], _FORKED["voice"]
+    return [float(v) for v in rec.predict(voice, 16000).whitened]  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_does_not_wait_for_the_parents_worker(bundle: Path, voice16k) -> None:  # noqa: ANN001
+    """A child forked after a prediction has the executor but not its thread: no overlap there."""
+    import multiprocessing
+
+    from cmp_edge.runtime.reconstructor import Reconstructor
+
+    rec = Reconstructor(bundle, threads=2)
+    expected = rec.predict(voice16k, 16000).whitened  # the worker thread exists now
+    _FORKED.update(rec=rec, voice=voice16k)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_predict_in_child).get(timeout=300)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
