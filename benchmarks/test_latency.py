@@ -7,9 +7,10 @@ the published layout at full width with fixed random weights, a BFM-sized face
 model). Pipelines, each at 1 and 2 threads, run interleaved round by round (the
 machine may be shared; the load average is printed with the table):
 
-- ``cmp-edge``: ``Reconstructor.predict_file`` (decode, native VAD loop overlapped
-  with the streaming log-mel, ONNX Runtime, fused C++ reconstruction), binary PLY.
-- ``cmp-edge sequential``: the same with the VAD and the log-mel one after the other.
+- ``cmp-edge``: ``Reconstructor.predict_file`` (decode, native VAD loop, C++ log-mel,
+  ONNX Runtime, fused C++ reconstruction), binary PLY.
+- ``cmp-edge overlap``: the same with ``overlap=True`` (2 threads only): the VAD on a
+  worker thread, overlapped with the streaming log-mel.
 - ``cmp-edge python-vad``: the same with the VAD loop in Python (``CMP_EDGE_VAD_NATIVE=0``).
 - ``published``: soundfile, the published VAD loop (webrtcvad), per-frame NumPy
   features, PyTorch eager encoder + decoder, NumPy reconstruction, text OBJ.
@@ -18,9 +19,9 @@ machine may be shared; the load average is printed with the table):
 Stages: load, vad, features, model (encoder + decoder), reconstruct, write;
 ``compute`` = vad + features + model + reconstruct (no file I/O); ``cpu`` = CPU time
 of the process (all its threads) for load + compute, which a busy shared machine
-inflates much less than wall time. For cmp-edge the
-VAD and the log-mel overlap: ``vad`` ends when the VAD has decided every frame and
-``features`` holds the rest. Streaming: cost of ``Stream.accept_waveform`` per
+inflates much less than wall time. For ``cmp-edge
+overlap`` ``vad`` ends when the VAD has decided every frame and ``features`` holds
+the rest. Streaming: cost of ``Stream.accept_waveform`` per
 100 ms chunk after 10 s and after 10 min. Medians are printed as a table at the
 end; nothing here asserts on time.
 """
@@ -61,14 +62,12 @@ def _medians(samples: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _cmp_edge_run(
-    setup: dict[str, Any], threads: int, *, overlap: bool = True, native_vad: bool = True
+    setup: dict[str, Any], threads: int, *, overlap: bool = False, native_vad: bool = True
 ) -> Callable[[], dict[str, float]]:
     from cmp_edge.output.mesh import save_mesh
     from cmp_edge.runtime.reconstructor import Reconstructor
 
-    rec = Reconstructor(setup["onnx"], face_model=setup["fm"], threads=threads)
-    if not overlap:
-        rec._executor = None  # the stages one after the other
+    rec = Reconstructor(setup["onnx"], face_model=setup["fm"], threads=threads, overlap=overlap)
     out_path = setup["work"] / f"cmp_edge_{threads}_{int(overlap)}{int(native_vad)}.ply"
 
     def run() -> dict[str, float]:
@@ -96,7 +95,7 @@ def _cmp_edge_run(
 
 
 PIPELINES = [
-    "cmp-edge", "cmp-edge sequential", "cmp-edge python-vad", "published", "published+vecfeat",
+    "cmp-edge", "cmp-edge overlap", "cmp-edge python-vad", "published", "published+vecfeat",
 ]  # fmt: skip
 
 
@@ -109,7 +108,7 @@ def test_latency(benchmark, setup, threads: int) -> None:  # noqa: ANN001
         "published+vecfeat": published_run(setup, threads, vectorised=True),
     }
     if threads > 1:
-        runs["cmp-edge sequential"] = _cmp_edge_run(setup, threads, overlap=False)
+        runs["cmp-edge overlap"] = _cmp_edge_run(setup, threads, overlap=True)
     for run in runs.values():
         run()  # warm-up (first-call allocations, thread pools)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}

@@ -70,6 +70,11 @@ class Reconstructor:
             load the VAD library, plan the log-mel, run the network once on zeros),
             so that the first prediction costs what later ones do; the time is part
             of :attr:`load_ms`. False defers it to the first prediction.
+        overlap: run the VAD on a worker thread while the log-mel of the audio it
+            has already decided is computed (:mod:`cmp_edge.runtime.frontend`; same
+            result), when ``threads`` is None or >= 2. Off by default: on the busy
+            shared 2-core machine it was measured slower (thread hand-offs wait for
+            a free core); see docs/benchmarks.md.
 
     Raises:
         ModelError: missing/invalid bundle, or no CUDA device when CUDA is requested.
@@ -86,6 +91,7 @@ class Reconstructor:
         min_voiced_s: float = 0.5,
         vad: bool = True,
         prepare: bool = True,
+        overlap: bool = False,
     ) -> None:
         t0 = time.perf_counter()
         if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -108,7 +114,7 @@ class Reconstructor:
         self._executor_pid = os.getpid()
         self._active = 0
         self._active_lock = threading.Lock()
-        if threads is None or threads >= 2:
+        if overlap and (threads is None or threads >= 2):
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmp-edge-vad")
         if prepare:
             warm_up(self)
@@ -273,8 +279,8 @@ class Reconstructor:
 
         Returns:
             The :class:`Face`, with ``timings`` in ms for ``resample``, ``vad``,
-            ``features``, ``model``, ``reconstruct`` and ``total``. With two or more
-            threads the VAD and the log-mel overlap (:mod:`cmp_edge.runtime.frontend`):
+            ``features``, ``model``, ``reconstruct`` and ``total``. With ``overlap``
+            the VAD and the log-mel overlap (:mod:`cmp_edge.runtime.frontend`):
             ``vad`` then ends when every frame is decided and ``features`` holds the
             rest of the log-mel and the normalisation.
 

@@ -71,10 +71,12 @@ def test_reconstructor_one_and_two_threads_agree(bundle: Path, speech) -> None: 
 
     x, sr = speech
     one = Reconstructor(bundle, threads=1).predict(x, sr)
-    two = Reconstructor(bundle, threads=2).predict(x, sr)
+    two = Reconstructor(bundle, threads=2, overlap=True).predict(x, sr)
     assert one.voiced_s == two.voiced_s
     np.testing.assert_allclose(two.whitened, one.whitened, atol=1e-5)
     assert {"vad", "features", "model", "reconstruct"} <= set(two.timings)
+    assert Reconstructor(bundle, threads=2)._executor is None  # off by default
+    assert Reconstructor(bundle, threads=1, overlap=True)._executor is None
 
 
 _FORKED: dict[str, object] = {}
@@ -92,7 +94,8 @@ def test_forked_child_does_not_wait_for_the_parents_worker(bundle: Path, voice16
 
     from cmp_edge.runtime.reconstructor import Reconstructor
 
-    rec = Reconstructor(bundle, threads=2)
+    rec = Reconstructor(bundle, threads=2, overlap=True)
+    assert rec._executor is not None
     expected = rec.predict(voice16k, 16000).whitened  # the worker thread exists now
     _FORKED.update(rec=rec, voice=voice16k)
     with multiprocessing.get_context("fork").Pool(1) as pool:
