@@ -1,5 +1,4 @@
 // Python binding of the native VAD loop (vad/vad_loop.h): cmp_edge._C.VadLoop.
-#include <dlfcn.h>
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -10,6 +9,10 @@
 #include "registry.h"
 #include "common/check.h"
 #include "vad/vad_loop.h"
+
+#ifndef _WIN32
+#include <dlfcn.h>
+#endif
 
 namespace py = pybind11;
 
@@ -24,6 +27,11 @@ struct PyVadLoop {
 };
 
 VadProcessFn resolve_process(const std::string& library) {
+#ifdef _WIN32
+  // Not implemented on Windows: Python falls back to its own loop.
+  CMP_CHECK_ARG(false, "VadLoop: not available on Windows (", library, ")");
+  return nullptr;
+#else
   // The webrtcvad extension is already loaded by Python: RTLD_NOLOAD returns it
   // (and never loads a second copy).
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_NOLOAD);
@@ -32,6 +40,7 @@ VadProcessFn resolve_process(const std::string& library) {
   dlclose(handle);  // the module stays loaded: Python holds its own reference
   CMP_CHECK_ARG(sym != nullptr, "VadLoop: ", library, " does not export WebRtcVad_Process");
   return reinterpret_cast<VadProcessFn>(sym);
+#endif
 }
 
 }  // namespace
