@@ -51,6 +51,11 @@ class StreamingVad:
     after :meth:`finish`, the concatenation of everything returned equals
     :func:`remove_silence` of the concatenated input, and :attr:`segments` equals
     :func:`vad_segments` of it (byte-identical decisions, same call sequence).
+
+    Args:
+        native: run the loop compiled (:mod:`cmp_edge.audio.vad_native`; same
+            library calls in the same order) when it is available; False, or
+            ``CMP_EDGE_VAD_NATIVE=0``, runs it in Python.
     """
 
     def __init__(self, *, native: bool = True) -> None:
