@@ -2,21 +2,24 @@
 
 Run: ``python -m pytest benchmarks/test_latency.py --benchmark-only -s``.
 
-Input: 10 s of real speech (LibriSpeech excerpt from ../shared, resampled to a
-16 kHz WAV). Network: the published layout at full width (VoiceEncoder width 1
-+ supervised decoder, fixed random weights); face model: 53215 vertices, 40 +
-10 modes (the published BFM size). Pipelines, each at 1 and 2 threads:
+Input, network and face model: :mod:`benchmarks.fullwidth` (10 s of real speech,
+the published layout at full width with fixed random weights, a BFM-sized face
+model). Pipelines, each at 1 and 2 threads, run interleaved round by round (the
+machine may be shared; the load average is printed with the table):
 
-- ``cmp-edge``: cmp_edge.audio.decode.load, CMP-exact VAD, C++ log-mel, ONNX Runtime,
-  fused C++ reconstruction, binary PLY.
+- ``cmp-edge``: ``Reconstructor.predict_file`` (decode, native VAD loop, C++ log-mel,
+  ONNX Runtime, fused C++ reconstruction), binary PLY.
+- ``cmp-edge python-vad``: the same with the VAD loop in Python (``CMP_EDGE_VAD_NATIVE=0``).
 - ``published``: soundfile, the published VAD loop (webrtcvad), per-frame NumPy
   features, PyTorch eager encoder + decoder, NumPy reconstruction, text OBJ.
 - ``published+vecfeat``: the same with vectorised NumPy features.
 
 Stages: load, vad, features, model (encoder + decoder), reconstruct, write;
-``compute`` = vad + features + model + reconstruct (no file I/O). Streaming:
-cost of ``Stream.accept_waveform`` per 100 ms chunk after 10 s and after 10 min.
-Medians are printed as a table at the end; nothing here asserts on time.
+``compute`` = vad + features + model + reconstruct (no file I/O); ``cpu`` = CPU time
+of the process (all its threads) for load + compute, which a busy shared machine
+inflates much less than wall time. Streaming: cost of ``Stream.accept_waveform`` per
+100 ms chunk after 10 s and after 10 min. Medians are printed as a table at the
+end; nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -25,163 +28,94 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.runtime import reference as ref
+from benchmarks.fullwidth import N_VERTICES, ROUNDS, load_average, published_run
 
-SPEECH = "speech/librispeech_ogg/3436-172162-0000.ogg"
-N_VERTICES = 53215
-ROUNDS = int(os.environ.get("CMP_EDGE_BENCH_ROUNDS", "15"))
 RESULTS: dict[tuple[str, int], dict[str, float]] = {}
 STREAM: dict[str, float] = {}
+LOAD: list[str] = []
+STAGES = ("load", "vad", "features", "model", "reconstruct", "write")
 
 
 @pytest.fixture(scope="module")
-def setup(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    import soundfile as sf
-    import torch
-
-    from cmp_edge.audio import load, resample
-    from cmp_edge.facemodel import FaceModel
-    from export.core import bundle_metadata, export_onnx
-    from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder
-
-    work = tmp_path_factory.mktemp("latency")
-    x, sr = load(shared_data / SPEECH)
-    x16 = resample(x, sr, 16000)[: 16000 * 10]
-    wav = work / "speech10s.wav"
-    sf.write(str(wav), x16, 16000, subtype="PCM_16")
-
-    torch.manual_seed(0)
-    net = SupervisedCMP(VoiceEncoder(), SupervisedDecoder()).eval()
-    rng = np.random.default_rng(0)
-    n3 = 3 * N_VERTICES
-    mean = (rng.standard_normal((N_VERTICES, 3)) * 50).astype(np.float32)
-    w_shp = (rng.standard_normal((n3, 40)) * 0.5).astype(np.float32)
-    w_exp = (rng.standard_normal((n3, 10)) * 0.5).astype(np.float32)
-    tri = rng.integers(0, N_VERTICES, (105840, 3)).astype(np.int32)
-    fm = FaceModel(mean, w_shp, w_exp, tri, id="bench-bfm-size")
-    meta = bundle_metadata(
-        kind="supervised",
-        param_mean=np.concatenate([[1.0], np.zeros(50)]),
-        param_std=np.concatenate([[0.01], np.ones(50)]),
-        face_model_id=fm.id,
-        face_model_dims={"vertices": N_VERTICES, "shape": 40, "expr": 10},
-        provenance={"source": "benchmark"},
-    )
-    onnx_path = work / "published_layout.onnx"
-    export_onnx(net, onnx_path, meta)
-    return {"wav": wav, "net": net, "fm": fm, "onnx": onnx_path, "work": work}
+def setup(fullwidth: dict[str, Any]) -> dict[str, Any]:
+    return fullwidth
 
 
-def _median_stages(run: Callable[[], dict[str, float]], rounds: int) -> dict[str, float]:
-    run()  # warm-up (first-call allocations, packed bases, thread pools)
-    samples = [run() for _ in range(rounds)]
-    out = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+def _medians(samples: list[dict[str, float]]) -> dict[str, float]:
+    out = {k: statistics.median(s[k] for s in samples) for k in STAGES}
     out["compute"] = statistics.median(
         sum(s[k] for k in ("vad", "features", "model", "reconstruct")) for s in samples
     )
-    out["total"] = statistics.median(sum(s.values()) for s in samples)
+    out["total"] = statistics.median(sum(s[k] for k in STAGES) for s in samples)
+    out["total_min"] = min(sum(s[k] for k in STAGES) for s in samples)
+    out["cpu"] = statistics.median(s["cpu"] for s in samples)
     return out
 
 
-def _cmp_edge_run(setup: dict[str, Any], threads: int) -> Callable[[], dict[str, float]]:
-    from cmp_edge.audio import load
-    from cmp_edge.audio.vad import remove_silence
-    from cmp_edge.features import log_mel
+def _cmp_edge_run(
+    setup: dict[str, Any], threads: int, *, native_vad: bool = True
+) -> Callable[[], dict[str, float]]:
+    from cmp_edge.output.mesh import save_mesh
     from cmp_edge.runtime.reconstructor import Reconstructor
 
     rec = Reconstructor(setup["onnx"], face_model=setup["fm"], threads=threads)
-    out_path = setup["work"] / f"cmp_edge_{threads}.ply"
+    out_path = setup["work"] / f"cmp_edge_{threads}_{int(native_vad)}.ply"
 
     def run() -> dict[str, float]:
-        t = {}
+        old = os.environ.get("CMP_EDGE_VAD_NATIVE")
+        if not native_vad:
+            os.environ["CMP_EDGE_VAD_NATIVE"] = "0"
+        c0 = time.process_time()
+        try:
+            face = rec.predict_file(setup["wav"])
+        finally:
+            if not native_vad:
+                if old is None:
+                    del os.environ["CMP_EDGE_VAD_NATIVE"]
+                else:
+                    os.environ["CMP_EDGE_VAD_NATIVE"] = old
+        cpu = (time.process_time() - c0) * 1e3
         t0 = time.perf_counter()
-        x, _sr = load(setup["wav"])
-        t1 = time.perf_counter()
-        voiced = remove_silence(x)
-        t2 = time.perf_counter()
-        feats = rec.features_from_frames(log_mel(voiced, 16000))
-        t3 = time.perf_counter()
-        params = rec.unwhiten(rec.run_model(feats))
-        t4 = time.perf_counter()
-        verts = rec.reconstruct(params)
-        t5 = time.perf_counter()
-        from cmp_edge.output.mesh import save_mesh
-
-        save_mesh(out_path, verts, rec.face_model.triangles)
-        t6 = time.perf_counter()
-        for k, (a, b) in {
-            "load": (t0, t1), "vad": (t1, t2), "features": (t2, t3),
-            "model": (t3, t4), "reconstruct": (t4, t5), "write": (t5, t6),
-        }.items():  # fmt: skip
-            t[k] = (b - a) * 1e3
+        save_mesh(out_path, face.vertices, face.triangles)
+        t = {k: face.timings[k] for k in STAGES if k != "write"}
+        t["cpu"] = cpu
+        t["write"] = (time.perf_counter() - t0) * 1e3
         return t
 
     return run
 
 
-def _published_run(
-    setup: dict[str, Any], threads: int, vectorised: bool
-) -> Callable[[], dict[str, float]]:
-    import soundfile as sf
-    import torch
-
-    torch.set_num_threads(threads)
-    net = setup["net"]
-    fm = setup["fm"]
-    u = fm.mean.reshape(-1).copy()
-    w_shp, w_exp = np.array(fm.shape_basis), np.array(fm.expr_basis)
-    tri = np.array(fm.triangles)
-    features = ref.features_vectorised if vectorised else ref.features_per_frame
-    out_path = setup["work"] / f"published_{threads}_{int(vectorised)}.obj"
-
-    def run() -> dict[str, float]:
-        t0 = time.perf_counter()
-        x, _sr = sf.read(str(setup["wav"]), dtype="float32")
-        t1 = time.perf_counter()
-        voiced = ref.vad_published(x)
-        t2 = time.perf_counter()
-        feats = ref.repeat_pad(ref.normalize(features(voiced)), 1000)
-        t3 = time.perf_counter()
-        with torch.no_grad():
-            p = net(torch.from_numpy(np.ascontiguousarray(feats.T[None]))).numpy()[0]
-        t4 = time.perf_counter()
-        values = p.astype(np.float32)
-        verts = (values[0] * 0.01 + 1.0) * (u + w_shp @ values[1:41] + w_exp @ values[41:51])
-        verts = verts.reshape(-1, 3)
-        t5 = time.perf_counter()
-        with out_path.open("w") as f:
-            np.savetxt(f, verts, fmt="v %.4f %.4f %.4f")
-            np.savetxt(f, tri + 1, fmt="f %d %d %d")
-        t6 = time.perf_counter()
-        return {
-            "load": (t1 - t0) * 1e3, "vad": (t2 - t1) * 1e3, "features": (t3 - t2) * 1e3,
-            "model": (t4 - t3) * 1e3, "reconstruct": (t5 - t4) * 1e3, "write": (t6 - t5) * 1e3,
-        }  # fmt: skip
-
-    return run
-
-
-PIPELINES = ["cmp-edge", "published", "published+vecfeat"]
+PIPELINES = [
+    "cmp-edge", "cmp-edge python-vad", "published", "published+vecfeat",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("pipeline", PIPELINES)
-def test_latency(benchmark, setup, pipeline: str, threads: int) -> None:  # noqa: ANN001
-    if pipeline == "cmp-edge":
-        run = _cmp_edge_run(setup, threads)
-    else:
-        run = _published_run(setup, threads, vectorised=pipeline.endswith("vecfeat"))
-    stages = _median_stages(run, ROUNDS)
-    RESULTS[(pipeline, threads)] = stages
-    benchmark.extra_info.update({k: round(v, 3) for k, v in stages.items()})
-    benchmark.pedantic(run, rounds=3, iterations=1)
-    assert all(np.isfinite(v) for v in stages.values())
+def test_latency(benchmark, setup, threads: int) -> None:  # noqa: ANN001
+    runs: dict[str, Callable[[], dict[str, float]]] = {
+        "cmp-edge": _cmp_edge_run(setup, threads),
+        "cmp-edge python-vad": _cmp_edge_run(setup, threads, native_vad=False),
+        "published": published_run(setup, threads, vectorised=False),
+        "published+vecfeat": published_run(setup, threads, vectorised=True),
+    }
+    for run in runs.values():
+        run()  # warm-up (first-call allocations, thread pools)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    LOAD.append(f"{threads} thread(s): before {load_average()}")
+    for _ in range(ROUNDS):  # interleaved: every pipeline sees the same load
+        for name, run in runs.items():
+            samples[name].append(run())
+    LOAD.append(f"{threads} thread(s): after {load_average()}")
+    for name in runs:
+        RESULTS[(name, threads)] = _medians(samples[name])
+    benchmark.extra_info.update({k: round(v, 3) for k, v in RESULTS[("cmp-edge", threads)].items()})
+    benchmark.pedantic(runs["cmp-edge"], rounds=3, iterations=1)
+    assert all(np.isfinite(v) for st in RESULTS.values() for v in st.values())
 
 
 def _feed(stream: Any, audio: np.ndarray, chunk: int) -> list[float]:
@@ -228,11 +162,12 @@ def test_streaming_chunk_cost(benchmark, setup) -> None:  # noqa: ANN001
     assert stream.result().vertices.shape == (N_VERTICES, 3)
 
 
-def test_report(capsys: pytest.CaptureFixture[str]) -> None:
+def test_report(benchmark, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
     """Print the comparison table (medians, ms) and the speed-up ratios."""
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)  # runs under --benchmark-only
     if not RESULTS:
         pytest.skip("run with the latency benchmarks")
-    cols = ["load", "vad", "features", "model", "reconstruct", "write", "compute", "total"]
+    cols = [*STAGES, "compute", "total", "total_min", "cpu"]
     lines = ["| pipeline | threads | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
     for (name, threads), st in sorted(RESULTS.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         lines.append(f"| {name} | {threads} | " + " | ".join(f"{st[c]:.2f}" for c in cols) + " |")
@@ -243,9 +178,11 @@ def test_report(capsys: pytest.CaptureFixture[str]) -> None:
             if ours and base:
                 lines.append(
                     f"{threads} thread(s): {other} / cmp-edge = "
-                    f"{base['compute'] / ours['compute']:.1f}x (compute), "
-                    f"{base['total'] / ours['total']:.1f}x (total)"
+                    f"{base['compute'] / ours['compute']:.2f}x (compute), "
+                    f"{base['total'] / ours['total']:.2f}x (total), "
+                    f"{base['cpu'] / ours['cpu']:.2f}x (CPU time of load + compute)"
                 )
+    lines += LOAD
     for k, v in STREAM.items():
         lines.append(f"stream {k}: {v:.3f} ms")
     with capsys.disabled():

@@ -19,4 +19,5 @@ PYBIND11_MODULE(_C, m) {
   cmp_edge::register_render(m);
   cmp_edge::register_obj(m);
   cmp_edge::register_png(m);
+  cmp_edge::register_vad(m);
 }

@@ -11,5 +11,6 @@ void register_bfm_recon(pybind11::module_& m);       // recon/bfm_recon_py.cc
 void register_render(pybind11::module_& m);          // render/render_py.cc
 void register_obj(pybind11::module_& m);             // obj/obj_py.cc
 void register_png(pybind11::module_& m);             // png/png_py.cc
+void register_vad(pybind11::module_& m);             // vad/vad_py.cc
 
 }  // namespace cmp_edge

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cmp_edge.audio.signal import INT16_SCALE, SAMPLE_RATE, to_int16
+from cmp_edge.audio.vad_native import native_loop
 from cmp_edge.errors import NoSpeechError
 
 __all__ = [
@@ -50,12 +51,22 @@ class StreamingVad:
     after :meth:`finish`, the concatenation of everything returned equals
     :func:`remove_silence` of the concatenated input, and :attr:`segments` equals
     :func:`vad_segments` of it (byte-identical decisions, same call sequence).
+
+    Args:
+        native: run the loop compiled (:mod:`cmp_edge.audio.vad_native`; same
+            library calls in the same order) when it is available; False, or
+            ``CMP_EDGE_VAD_NATIVE=0``, runs it in Python.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, native: bool = True) -> None:
         import webrtcvad
 
-        self._is_speech = webrtcvad.Vad(AGGRESSIVENESS).is_speech
+        vad = webrtcvad.Vad(AGGRESSIVENESS)
+        self._vad = vad  # keeps the detector instance alive for the native loop
+        self._is_speech = vad.is_speech
+        # The same loop compiled (cmp_edge.audio.vad_native), on this same instance.
+        self._loop = native_loop(vad) if native else None
+        self._last = np.zeros(0, np.float32)  # last frame of the previous accept (native)
         self._pending = np.zeros(0, np.float32)
         self._ring: collections.deque[tuple[int, npt.NDArray[np.float32], bytes]] = (
             collections.deque(maxlen=RING)
@@ -73,6 +84,11 @@ class StreamingVad:
         """Whether a voiced segment is currently open."""
         return self._triggered
 
+    @property
+    def native(self) -> bool:
+        """Whether the compiled loop (:mod:`cmp_edge.audio.vad_native`) runs the frames."""
+        return self._loop is not None
+
     def accept(self, samples: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
         """Add 16 kHz float32 samples in [-1, 1); return newly voiced blocks (maybe none).
 
@@ -85,6 +101,8 @@ class StreamingVad:
         # A frame is used only when at least one sample follows it (published loop:
         # offset + n < len), so keep the last full frame until more audio arrives.
         n = (buf.shape[0] - 1) // FRAME if buf.shape[0] else 0
+        if self._loop is not None:
+            return self._accept_native(buf, n)
         out: list[npt.NDArray[np.float32]] = []
         if n:
             pcm = to_int16(buf[: n * FRAME]).astype("<i2", copy=False).tobytes()
@@ -108,6 +126,34 @@ class StreamingVad:
                     self.segments.append((self._start * FRAME, (base + j + 1) * FRAME))
                     ring.clear()
         self.frames_seen += n
+        self._pending = np.array(buf[n * FRAME :], dtype=np.float32)
+        return out
+
+    def _accept_native(self, buf: npt.NDArray[np.float32], n: int) -> list[npt.NDArray[np.float32]]:
+        """The loop over ``n`` frames of ``buf`` in ``cmp_edge._C.VadLoop``.
+
+        The native loop reports voiced frames as global frame ranges; a range may
+        start one frame back, at the previous call's last frame (still in the ring).
+        """
+        out: list[npt.NDArray[np.float32]] = []
+        if n == 0:
+            self._pending = np.array(buf, dtype=np.float32)
+            return out
+        loop = self._loop
+        assert loop is not None
+        buf = np.ascontiguousarray(buf, dtype=np.float32)
+        base = self.frames_seen
+        voiced, closed = loop.accept(buf, n)
+        for a, b in voiced:
+            if a < base:  # a == base - 1: the previous call's last frame
+                out.append(self._last)
+                a = base
+            out.append(buf[(a - base) * FRAME : (b - base) * FRAME])
+        self.segments.extend((s * FRAME, e * FRAME) for s, e in closed)
+        self._triggered = bool(loop.triggered)
+        self._start = int(loop.start)
+        self.frames_seen += n
+        self._last = np.array(buf[(n - 1) * FRAME : n * FRAME], dtype=np.float32)
         self._pending = np.array(buf[n * FRAME :], dtype=np.float32)
         return out
 

@@ -52,6 +52,7 @@ from cmp_edge.runtime.frontend import (
 )
 from cmp_edge.runtime.quality import warn_quality
 from cmp_edge.runtime.stream import Stream
+from cmp_edge.runtime.warmup import warm_up
 
 if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.audio.quality import InputQuality
@@ -96,6 +97,10 @@ class Reconstructor:
             force, :attr:`cmp_edge.limits.Limits.max_audio_seconds`); longer audio
             raises :class:`~cmp_edge.errors.AudioError` as soon as decoding passes it
             (a header that declares more is refused before decoding).
+        prepare: do every stage's one-time work now (pack the face model's basis,
+            load the VAD library, plan the log-mel, run the network once on zeros),
+            so that the first prediction costs what later ones do; the time is part
+            of :attr:`load_ms`. False defers it to the first prediction.
         min_voiced_s: former name of ``min_speech_s`` (deprecated).
 
     Every prediction measures the input (:class:`~cmp_edge.audio.quality.InputQuality`,
@@ -121,6 +126,7 @@ class Reconstructor:
         channel: str | int = "auto",
         condition: str | Sequence[str] | bool | None = None,
         max_duration_s: float | None = None,
+        prepare: bool = True,
         min_voiced_s: float | None = None,
     ) -> None:
         t0 = time.perf_counter()
@@ -151,6 +157,8 @@ class Reconstructor:
         self._mean = self.info.param_mean
         self._std = self.info.param_std
         self._embedding_output = ["embedding"] if "embedding" in self.info.outputs else []
+        if prepare:
+            warm_up(self)
         self.load_ms = _ms(t0)
 
     # ------------------------------------------------------------------ set-up
