@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from typing import Any, TextIO
 
 from cmp_edge.cli.console import Console
@@ -20,7 +21,10 @@ def _section(title: str, rows: dict[str, Any], out: TextIO) -> None:
             text = _short(value)
         else:
             text = str(value)
-        print(f"  {key:{width}s}  {text}", file=out)
+        lines = textwrap.wrap(text, 100 - width - 4) or [""]
+        print(f"  {key:{width}s}  {lines[0]}", file=out)
+        for more in lines[1:]:
+            print(f"  {'':{width}s}  {more}", file=out)
 
 
 def _short(value: Any, limit: int = 90) -> str:
