@@ -17,8 +17,8 @@ from cmp_edge.errors import OutputError
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
 
-MESH_FORMATS = (".ply", ".obj")
-SAVE_FORMATS = (".ply", ".obj", ".npz", ".json")
+MESH_FORMATS = (".ply", ".obj", ".glb")
+SAVE_FORMATS = (".ply", ".obj", ".glb", ".npz", ".json")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Face:
         source: the audio file, when known.
         devices: where the stages ran: ``model`` (the first ONNX Runtime provider
             of the session) and ``reconstruct`` ("cpu" or "cuda").
+        units: the unit of ``vertices`` (the face model's, "mm" normally).
     """
 
     params: dict[str, Any]
@@ -53,6 +54,7 @@ class Face:
     voiced_s: float = 0.0
     source: str | None = None
     devices: dict[str, str] = field(default_factory=dict)
+    units: str = "mm"
 
     @property
     def scale(self) -> float:
@@ -86,6 +88,7 @@ class Face:
         """Write the face by suffix; the file appears complete or not at all.
 
         - ``.ply`` (binary little-endian) / ``.obj``: the mesh.
+        - ``.glb``: the mesh as glTF 2.0 binary, in metres (see :mod:`cmp_edge.output.glb`).
         - ``.npz``: ``vertices`` (N,3) f32, ``triangles`` (F,3) i32, ``whitened`` (P,),
           one array per parameter group, and ``face_model_id``.
         - ``.json``: :meth:`to_dict` (parameters, no mesh).
@@ -101,6 +104,11 @@ class Face:
                 f"{target}: unknown output format {suffix or '(none)'!r}; "
                 f"use one of {', '.join(SAVE_FORMATS)}"
             )
+        if suffix == ".glb":
+            from cmp_edge.output.glb import write_glb
+
+            write_glb(target, self.vertices, self.triangles, overwrite=overwrite, units=self.units)
+            return target
         if suffix in MESH_FORMATS:
             from cmp_edge.output.mesh import save_mesh
 

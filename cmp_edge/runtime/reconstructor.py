@@ -250,6 +250,7 @@ class Reconstructor:
             voiced_s=voiced_s,
             source=source,
             devices={"model": self.providers[0], "reconstruct": self.reconstruct_device},
+            units=self.face_model.units,
         )
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
