@@ -82,7 +82,9 @@ def glb_bytes(
         )
         mesh.visual = TextureVisuals(material=material)
     data = mesh.export(file_type="glb", include_normals=True)
-    return bytes(data)
+    if not isinstance(data, bytes):  # pragma: no cover - trimesh returns bytes for glb
+        raise TypeError(f"trimesh returned {type(data).__name__} for a .glb export")
+    return data
 
 
 def write_glb(
