@@ -88,11 +88,15 @@ def check_samples(
 ) -> npt.NDArray[np.float32]:
     """Reject samples that are not audio (NaN, infinities, huge values); clip the rest to [-1, 1].
 
+    Args:
+        samples: float32 of any shape (clipped in place).
+
     Raises:
         AudioError: non-finite values, or values beyond ``max_float_peak`` (bytes
             that are not float audio, e.g. int16 PCM read as float32).
     """
-    total = float(np.sum(samples, dtype=np.float64))
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = float(np.sum(samples, dtype=np.float64))
     if not math.isfinite(total):
         raise AudioError(
             f"{what}: the audio holds NaN or infinite values; the bytes are not float audio "

@@ -88,13 +88,14 @@ class StreamSession:
         buf = self.pending + data
         usable = len(buf) - len(buf) % self.frame_bytes
         self.pending = buf[usable:]
+        if usable == 0:
+            return np.zeros(0, np.float32)
         raw = np.frombuffer(buf[:usable], dtype=self.dtype).reshape(-1, self.channels)
         if self.dtype == np.int16:
             block = raw.astype(np.float32) / np.float32(32768.0)
         else:
-            block = raw.astype(np.float32)
-        mono = mix_to_mono(block, None if self.notes else self.notes)
-        return check_samples(mono, "stream", limits.max_float_peak)
+            block = check_samples(raw.astype(np.float32), "stream", limits.max_float_peak)
+        return mix_to_mono(block, None if self.notes else self.notes)
 
     def feed(self, samples: np.ndarray) -> dict[str, Any] | None:
         """Accept samples; the partial message when a new provisional estimate exists."""
