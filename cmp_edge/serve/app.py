@@ -60,6 +60,7 @@ def create_app(
     from cmp_edge import __version__
 
     service = Service(reconstructor, limits)
+    service.warm_up()
     app = FastAPI(
         title="cmp-edge",
         version=__version__,

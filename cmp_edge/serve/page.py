@@ -167,13 +167,26 @@ def build_page(service: Service) -> tuple[gr.Blocks, gr.themes.Base]:
         live_state = gr.State({})
         run.click(estimate, inputs=audio, outputs=outputs, concurrency_limit=limits.workers)
         audio.stop_recording(estimate, inputs=audio, outputs=outputs)
+        # every chunk must reach the stream, in order, and the end must come after the
+        # last chunk: one FIFO lane ("multiple" queues chunks instead of dropping them
+        # while one is processed); a step is cheap (an encoder run per second of speech)
         live.stream(
             live_step,
             inputs=[live, live_state],
             outputs=[live_state, *outputs],
-            stream_every=1.0,
+            stream_every=0.5,
             time_limit=int(limits.max_duration_s),
-            concurrency_limit=limits.max_streams,
+            trigger_mode="multiple",
+            concurrency_limit=1,
+            concurrency_id="live",
+            show_progress="hidden",
         )
-        live.stop_recording(live_end, inputs=live_state, outputs=[live_state, *outputs])
+        live.stop_recording(
+            live_end,
+            inputs=live_state,
+            outputs=[live_state, *outputs],
+            trigger_mode="multiple",
+            concurrency_limit=1,
+            concurrency_id="live",
+        )
     return page, theme
