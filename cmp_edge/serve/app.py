@@ -44,6 +44,27 @@ def _validation_message(exc: RequestValidationError) -> str:
     return one_line("; ".join(parts) or "invalid request")
 
 
+def _add_docs(app: FastAPI) -> None:
+    """The OpenAPI page at ``/docs`` with Swagger UI's files served from the
+    swagger-ui-bundle package (no CDN: the page works offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="cmp-edge API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
 def create_app(
     reconstructor: Reconstructor, limits: Limits | None = None, *, page: bool = True
 ) -> FastAPI:
@@ -65,10 +86,11 @@ def create_app(
         title="cmp-edge",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.service = service
+    _add_docs(app)
     app.include_router(make_router(service))
 
     @app.websocket("/v1/stream")

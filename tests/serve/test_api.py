@@ -34,6 +34,11 @@ def test_health_and_model(make_client, model) -> None:  # noqa: ANN001
     assert info["num_vertices"] == model.face_model.mean.shape[0] and info["units"] == "mm"
     schema = client.get("/openapi.json").json()
     assert "/v1/reconstruct" in schema["paths"] and "/v1/health" in schema["paths"]
+    # the OpenAPI page loads Swagger UI from this server, not from a CDN (works offline)
+    docs = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
 
 
 def test_json_equals_runtime(make_client, model, voice) -> None:  # noqa: ANN001

@@ -122,5 +122,10 @@ def test_page_records_and_shows_a_head(server: str) -> None:
             page.locator("button.stop-button:visible").first.click()
             report.get_by_text("Final estimate of the whole recording").wait_for(timeout=120_000)
             page.screenshot(path=str(out / "serve_page_live.png"), full_page=True)
+
+            # the OpenAPI page renders from the server's own files
+            page.goto(server + "/docs")
+            page.locator(".opblock-summary-path", has_text="/v1/reconstruct").wait_for()
+            page.screenshot(path=str(out / "serve_docs.png"), full_page=True)
         finally:
             browser.close()
