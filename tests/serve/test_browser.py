@@ -92,6 +92,21 @@ def test_page_records_and_shows_a_head(server: str) -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(server + "/", timeout=120_000)
             page.wait_for_selector("#estimate", timeout=120_000)
+            # live mode: estimates while speaking, then the final one
+            report = page.locator("#report")
+            page.get_by_role("tab", name="Live").click()
+            page.locator("button.record-button:visible").click()
+            page.locator("button.stop-button:visible").first.wait_for(timeout=30_000)
+            report.get_by_text("of speech").first.wait_for(timeout=120_000)
+            page.wait_for_timeout(3000)
+            page.locator("button.stop-button:visible").first.click()
+            report.get_by_text("Final estimate of the whole recording").wait_for(timeout=120_000)
+            page.screenshot(path=str(out / "serve_page_live.png"), full_page=True)
+
+            # a fresh page for the recording (software WebGL of the viewer is costly)
+            page.reload()
+            page.wait_for_selector("#estimate", timeout=120_000)
+
             # record from the fake microphone, then stop: the estimate starts by itself
             page.locator("button.record-button:visible").click()
             page.wait_for_timeout(5000)
@@ -105,23 +120,17 @@ def test_page_records_and_shows_a_head(server: str) -> None:
             assert "shape" in params and "scale" in params
             canvas = page.locator("#viewer canvas")
             canvas.wait_for(timeout=60_000)
-            page.wait_for_timeout(3000)  # let the viewer load the .glb and draw
-            shot = canvas.screenshot()
+            # the viewer loads the .glb and draws it (software WebGL here: allow a minute)
+            for _ in range(60):
+                page.wait_for_timeout(1000)
+                shot = canvas.screenshot()
+                covered = _not_blank(shot)
+                if covered > 0.05:
+                    break
             (out / "serve_viewer.png").write_bytes(shot)
             page.screenshot(path=str(out / "serve_page.png"), full_page=True)
-            covered = _not_blank(shot)
             assert covered > 0.05, f"the 3D viewer looks blank ({covered:.3f} of pixels drawn)"
             assert _not_blank(page.locator("#picture img").screenshot()) > 0.05
-
-            # live mode: estimates while speaking, then the final one
-            page.get_by_role("tab", name="Live").click()
-            page.locator("button.record-button:visible").click()
-            page.locator("button.stop-button:visible").first.wait_for(timeout=30_000)
-            report.get_by_text("of speech").first.wait_for(timeout=120_000)
-            page.wait_for_timeout(3000)
-            page.locator("button.stop-button:visible").first.click()
-            report.get_by_text("Final estimate of the whole recording").wait_for(timeout=120_000)
-            page.screenshot(path=str(out / "serve_page_live.png"), full_page=True)
 
             # the OpenAPI page renders from the server's own files
             page.goto(server + "/docs")
