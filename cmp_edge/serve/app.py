@@ -122,5 +122,12 @@ def create_app(
         from cmp_edge.serve.page import build_page
 
         blocks, theme = build_page(service)
-        gr.mount_gradio_app(app, blocks, path="/", show_error=True, theme=theme)
+        gr.mount_gradio_app(
+            app,
+            blocks,
+            path="/",
+            show_error=True,
+            theme=theme,
+            max_file_size=service.limits.max_upload_bytes,
+        )
     return app

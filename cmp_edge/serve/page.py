@@ -139,7 +139,8 @@ def build_page(service: Service) -> tuple[gr.Blocks, gr.themes.Base]:
         return ({}, *out.show(face, audio, face.timings, "Final estimate of the whole recording"))
 
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["monospace"])
-    with gr.Blocks(title="cmp-edge", analytics_enabled=False) as page:
+    # delete_cache: Gradio's copies of recordings and meshes older than an hour go hourly
+    with gr.Blocks(title="cmp-edge", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.Markdown(_INTRO)
         with gr.Row():
             with gr.Column(scale=1):

@@ -411,7 +411,7 @@ def test_infer_folder_input_points_to_batch(bundle, tmp_path: Path) -> None:  # 
         ),
         (["-o", "f.ply", "--params-json", "voice.wav"], ["--params-json names an input file"]),
         (["-o", "f.ply", "--render", "f.jpg"], ["f.jpg", "--render", ".png"]),
-        (["-o", "nosuffix"], ["nosuffix", "no file suffix", ".ply, .obj, .npz or .json"]),
+        (["-o", "nosuffix"], ["nosuffix", "no file suffix", ".ply, .obj, .glb, .npz or .json"]),
         (["-o", "face.v2"], ["unknown suffix .v2", "--format"]),
     ],
 )
