@@ -1,4 +1,4 @@
-"""The ``cmp-edge`` command: infer, batch, stream, info, compare.
+"""The ``cmp-edge`` command: infer, batch, stream, serve, info, compare.
 
 Errors are printed as one line, ``cmp-edge: error: <file>: <what>; <what to do>``,
 with a non-zero exit status (1 for bad input or files, 2 for bad usage, 130
@@ -32,6 +32,7 @@ from cmp_edge.cli.options import (
     add_output_options,
     positive_seconds,
 )
+from cmp_edge.cli.serve import add_serve_parser, cmd_serve
 from cmp_edge.cli.stream import cmd_stream
 from cmp_edge.errors import CmpEdgeError
 
@@ -82,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_options(p)
     add_model_options(p)
 
+    p = sub.add_parser("serve", help="HTTP API and browser page (needs the serve extra)")
+    add_serve_parser(p)
+    add_model_options(p)
+
     p = sub.add_parser("info", help="show a model bundle's metadata")
     p.add_argument("model", nargs="?", metavar="ONNX", help="bundle (default: the built-in model)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -94,6 +99,7 @@ COMMANDS = {
     "infer": cmd_infer,
     "batch": cmd_batch,
     "stream": cmd_stream,
+    "serve": cmd_serve,
     "info": cmd_info,
     "compare": cmd_compare,
 }

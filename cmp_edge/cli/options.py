@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from cmp_edge.runtime.reconstructor import Reconstructor
 
 
-FORMATS = ("ply", "obj", "npz", "json")
+FORMATS = ("ply", "obj", "glb", "npz", "json")
 
 
 DEFAULT_MODEL_NOTE = (

@@ -27,7 +27,9 @@ def output_path(path: Path, explicit: str | None) -> Path:
     if explicit:
         return path.with_name(f"{path.name}.{explicit}")
     what = f"unknown suffix .{suffix}" if suffix else "no file suffix"
-    raise OutputError(f"{path}: {what}; end the name in .ply, .obj, .npz or .json (or --format)")
+    raise OutputError(
+        f"{path}: {what}; end the name in .ply, .obj, .glb, .npz or .json (or --format)"
+    )
 
 
 def check_audio_input(path: Path, command: str) -> None:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
 
-MESH_FORMATS = (".ply", ".obj")
-SAVE_FORMATS = (".ply", ".obj", ".npz", ".json")
+MESH_FORMATS = (".ply", ".obj", ".glb")
+SAVE_FORMATS = (".ply", ".obj", ".glb", ".npz", ".json")
 
 
 @dataclass
@@ -50,6 +50,7 @@ class Face:
             (:class:`~cmp_edge.audio.quality.InputQuality`: levels, DC, clipping,
             bandwidth, channels, voiced fraction, conditioning applied); None
             for faces made by a stream's provisional estimates.
+        units: the unit of ``vertices`` (the face model's, "mm" normally).
     """
 
     params: dict[str, Any]
@@ -64,6 +65,7 @@ class Face:
     devices: dict[str, str] = field(default_factory=dict)
     embedding: npt.NDArray[np.float32] | None = None
     quality: InputQuality | None = None
+    units: str = "mm"
 
     @property
     def scale(self) -> float:
@@ -124,6 +126,7 @@ class Face:
         """Write the face by suffix; the file appears complete or not at all.
 
         - ``.ply`` (binary little-endian) / ``.obj``: the mesh.
+        - ``.glb``: the mesh as glTF 2.0 binary, in metres (see :mod:`cmp_edge.output.glb`).
         - ``.json`` / ``.npz``: the parameter file (:mod:`cmp_edge.output.params`);
           the .npz adds the mesh.
 
@@ -138,6 +141,11 @@ class Face:
                 f"{target}: unknown output format {suffix or '(none)'!r}; "
                 f"use one of {', '.join(SAVE_FORMATS)}"
             )
+        if suffix == ".glb":
+            from cmp_edge.output.glb import write_glb
+
+            write_glb(target, self.vertices, self.triangles, overwrite=overwrite, units=self.units)
+            return target
         if suffix in MESH_FORMATS:
             save_mesh(target, self.vertices, self.triangles, overwrite=overwrite)
             return target

@@ -271,6 +271,7 @@ class Reconstructor:
             source=source,
             devices={"model": self.providers[0], "reconstruct": self.reconstruct_device},
             quality=quality,
+            units=self.face_model.units,
         )
 
     def features_from_frames(self, logmel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

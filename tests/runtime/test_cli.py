@@ -98,6 +98,11 @@ def test_infer_extras_and_formats(bundle, voice_wav, tmp_path: Path) -> None:  #
         "infer", voice_wav, "-o", tmp_path / "x.obj", "--format", "ply", "--model", bundle
     )
     assert_one_line_error(code, err, "contradicts")
+    code, _, err = run(
+        "infer", voice_wav, "-o", tmp_path / "g", "--format", "glb", "--model", bundle
+    )
+    assert code == 0, err
+    assert (tmp_path / "g.glb").read_bytes()[:4] == b"glTF"
 
 
 def test_infer_several_inputs_to_folder(bundle, tmp_path: Path) -> None:  # noqa: ANN001
@@ -438,7 +443,7 @@ def test_infer_folder_input_points_to_batch(bundle, tmp_path: Path) -> None:  # 
         ),
         (["-o", "f.ply", "--params-json", "voice.wav"], ["--params-json names an input file"]),
         (["-o", "f.ply", "--render", "f.jpg"], ["f.jpg", "--render", ".png"]),
-        (["-o", "nosuffix"], ["nosuffix", "no file suffix", ".ply, .obj, .npz or .json"]),
+        (["-o", "nosuffix"], ["nosuffix", "no file suffix", ".ply, .obj, .glb, .npz or .json"]),
         (["-o", "face.v2"], ["unknown suffix .v2", "--format"]),
     ],
 )

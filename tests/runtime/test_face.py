@@ -32,6 +32,11 @@ def test_save_formats(face, tmp_path: Path) -> None:  # noqa: ANN001
     np.testing.assert_array_equal(arrays["triangles"], face.triangles)
     assert meta["face_model_id"] == face.face_model_id
     np.testing.assert_allclose(arrays["shape"], face.params["shape"])
+    scene = trimesh.load(str(face.save(tmp_path / "f.glb")))
+    (glb,) = scene.geometry.values()
+    assert face.units == "mm"
+    np.testing.assert_allclose(glb.vertices, face.vertices / 1000.0, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(glb.faces, face.triangles)
     info = json.loads(face.save(tmp_path / "f.json").read_text())
     assert info == json.loads(json.dumps(face.to_dict()))  # one format for files and the API
     assert info["metadata"]["face_model_id"] == face.face_model_id
