@@ -35,10 +35,10 @@ RANKS = {
     "metrics": 6,
     "fitting": 6,
     "runtime": 7,
-    "cli": 8,
     "serve": 8,
-    "__init__": 9,
-    "__main__": 9,
+    "cli": 9,
+    "__init__": 10,
+    "__main__": 10,
 }
 MAX_LINES = 500
 #: Compiled extension modules (not .py files) that ``from package import name`` may name.

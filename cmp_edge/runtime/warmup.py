@@ -28,8 +28,10 @@ class Warmable(Protocol):
     """What :func:`warm_up` needs of a Reconstructor."""
 
     face_model: Any
+
     @property
     def reconstruct_device(self) -> str: ...  # noqa: D102
+
     vad: bool
 
     @property
