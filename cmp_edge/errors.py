@@ -11,6 +11,7 @@ __all__ = [
     "AudioError",
     "CmpEdgeError",
     "FaceModelError",
+    "FittingError",
     "ModelError",
     "NoSpeechError",
     "OutputError",
@@ -39,3 +40,7 @@ class ModelError(CmpEdgeError):
 
 class OutputError(CmpEdgeError):
     """An output path cannot be written (exists without --force, unwritable folder)."""
+
+
+class FittingError(CmpEdgeError):
+    """Landmarks cannot be fitted (wrong shape, too few valid points, no ibug landmarks)."""
