@@ -121,9 +121,7 @@ def make_talking_heads(
         encode_video(folder / "talk.mp4", imgs, FPS, voice[0], synth_voice.SAMPLE_RATE)
         soundfile.write(folder / "extra.flac", voice[1], synth_voice.SAMPLE_RATE)
         if sidecars:
-            entry = [
-                {"time": k / FPS, "faces": [m.round(2).tolist()]} for k, m in enumerate(marks)
-            ]
+            entry = [{"time": k / FPS, "faces": [m.round(2).tolist()]} for k, m in enumerate(marks)]
             (folder / "talk.mp4.landmarks.json").write_text(json.dumps({"frames": entry}))
         rows.append(f"{spec.name},{spec.gender}")
         out.append(Planted(spec.name, spec.gender, spec.split, np.asarray(spec.shape)))

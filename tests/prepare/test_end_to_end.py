@@ -22,7 +22,7 @@ from train.prepare.cli import main as prepare  # noqa: E402
 
 
 @pytest.mark.slow
-def test_videos_to_corpus_to_supervised_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_videos_to_corpus_to_supervised_model(tmp_path: Path) -> None:
     from train import evaluate, supervised
 
     planted = make_talking_heads(tmp_path / "in", 24, seed=1, seconds=2.5)

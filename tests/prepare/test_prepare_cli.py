@@ -21,7 +21,8 @@ from train.prepare.inputs import discover, kind_of, select_shard  # noqa: E402
 
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t" if path.name.endswith("meta.csv") else ","))
+        delimiter = "\t" if path.name.endswith("meta.csv") else ","
+        return list(csv.DictReader(handle, delimiter=delimiter))
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +83,11 @@ def test_shards_and_merge_equal_one_run(inputs: Path, tmp_path: Path) -> None:
         argv = [str(inputs), str(tmp_path / f"s{i}"), "--shard", f"{i}/2", "-q"]
         assert prepare([*argv, "--workers", "1"]) == 0
         assert not (tmp_path / f"s{i}" / "vox1_meta.csv").exists()
-    assert prepare(["merge", str(tmp_path / "all"), str(tmp_path / "s0"), str(tmp_path / "s1")]) == 0
+    shards = [str(tmp_path / "s0"), str(tmp_path / "s1")]
+    assert prepare(["merge", str(tmp_path / "all"), *shards]) == 0
     meta = _rows(tmp_path / "all" / "vox1_meta.csv")
-    assert len(meta) == 2 and {r["VoxCeleb1 ID"] for r in meta} == {"id10001", "id10003"}  # Nobody is id10002
+    # Nobody is id10002 (ids follow the names of all speakers, in every shard)
+    assert len(meta) == 2 and {r["VoxCeleb1 ID"] for r in meta} == {"id10001", "id10003"}
     assert len(_rows(tmp_path / "all" / "summary.csv")) == 8
 
 
@@ -141,6 +144,7 @@ def test_sidecar_errors(tmp_path: Path) -> None:
     p.write_text(json.dumps({"faces": [[[0, 0]] * 67]}))
     with pytest.raises(CmpEdgeError, match="68"):
         read_sidecar(p)
-    p.write_text(json.dumps({"frames": [{"time": 2, "landmarks": [[1, 2]] * 68}, {"time": 1, "faces": []}]}))
+    frames = [{"time": 2, "landmarks": [[1, 2]] * 68}, {"time": 1, "faces": []}]
+    p.write_text(json.dumps({"frames": frames}))
     got = read_sidecar(p)
     assert [t for t, _ in got] == [1.0, 2.0] and len(got[1][1]) == 1

@@ -30,9 +30,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m train.prepare", description=__doc__.splitlines()[0]
-    )
+    p = argparse.ArgumentParser(prog="python -m train.prepare", description=__doc__.splitlines()[0])
     p.add_argument("input", type=Path, help="speaker folders, or a manifest CSV")
     p.add_argument("out", type=Path, help="output corpus folder")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")

@@ -50,7 +50,7 @@ class SpeakerInput:
 
 
 def kind_of(path: Path) -> str | None:
-    """"video", "audio", "photo", or None for other files (by extension, any case)."""
+    """ "video", "audio", "photo", or None for other files (by extension, any case)."""
     ext = path.suffix.lower()
     if ext in VIDEO_EXTENSIONS:
         return "video"

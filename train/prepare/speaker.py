@@ -296,7 +296,8 @@ def process_speaker(sp: SpeakerInput, opts: Options) -> dict[str, Any]:
         n_utts += utts
         if status == "ok" and utts == 0 and used == 0:
             status = "unused"
-        row.update(status=status, utterances=utts, images=used, message="; ".join(filter(None, notes)))
+        message = "; ".join(filter(None, notes))
+        row.update(status=status, utterances=utts, images=used, message=message)
         files.append(row)
     fm = FaceModel.default() if opts.face_model == "default" else FaceModel.load(opts.face_model)
     residuals: list[dict[str, Any]] = []
