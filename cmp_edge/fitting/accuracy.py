@@ -78,11 +78,12 @@ def run_trials(
     robust: bool = True,
 ) -> list[Trial]:
     """Fit 1 and 5 synthetic views of ``n_trials`` random identities."""
-    rng = np.random.default_rng(seed)
     landmark_std = noise_px / SCALE / _eye_width(fm)
     out = []
-    for _ in range(n_trials):
-        shape = rng.normal(size=fm.n_shape)
+    for trial in range(n_trials):
+        # the same identities and poses whatever the outliers and options
+        shape = np.random.default_rng([seed, trial]).normal(size=fm.n_shape)
+        rng = np.random.default_rng([seed, trial, 1])
         truth = fm.reconstruct(shape)
         pts, rots = synthetic_views(fm, rng, shape, 5, noise_px, outliers)
         kw = {"landmark_std": landmark_std, "robust": robust}

@@ -37,6 +37,58 @@ def estimate_pose(
     r2 = u @ vt  # (2, 3), orthonormal rows
     rotation = np.vstack([r2, np.cross(r2[0], r2[1])])
     scale, t = _scale_translation(v, x, w, rotation)
+    return _refine(v, x, w, rotation, scale, t)
+
+
+def _skew(a: np.ndarray) -> np.ndarray:
+    """(K, 3) vectors -> (K, 3, 3) cross-product matrices."""
+    z = np.zeros(len(a))
+    return np.stack(
+        [
+            np.stack([z, -a[:, 2], a[:, 1]], axis=1),
+            np.stack([a[:, 2], z, -a[:, 0]], axis=1),
+            np.stack([-a[:, 1], a[:, 0], z], axis=1),
+        ],
+        axis=1,
+    )
+
+
+def _rodrigues(w: np.ndarray) -> np.ndarray:
+    theta = float(np.linalg.norm(w))
+    if theta < 1e-12:
+        return np.eye(3)
+    k = _skew((w / theta)[None])[0]
+    return np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * (k @ k)
+
+
+def _refine(
+    v: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    rotation: np.ndarray,
+    scale: float,
+    t: np.ndarray,
+    steps: int = 4,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Gauss-Newton on the scaled orthographic reprojection error (rotation as
+    ``R @ exp([w]x)``): the affine solution projected onto rotations is close but not
+    the least-squares pose."""
+    sw = np.sqrt(np.maximum(w, 0.0))
+    for _ in range(steps):
+        r2 = rotation[:2]
+        resid = x - (scale * v @ r2.T + t)  # (K, 2)
+        j_w = -scale * np.einsum("ab,kbc->kac", r2, _skew(v))  # (K, 2, 3)
+        j_s = (v @ r2.T)[:, :, None]  # (K, 2, 1)
+        j_t = np.broadcast_to(np.eye(2), (len(v), 2, 2))
+        jac = np.concatenate([j_w, j_s, j_t], axis=2) * sw[:, None, None]
+        delta, *_ = np.linalg.lstsq(
+            jac.reshape(-1, 6), (resid * sw[:, None]).reshape(-1), rcond=None
+        )
+        rotation = rotation @ _rodrigues(delta[:3])
+        scale = max(scale + float(delta[3]), 1e-9)
+        t = t + delta[4:]
+        if np.abs(delta).max() < 1e-10:
+            break
     return rotation, scale, t
 
 

@@ -42,7 +42,8 @@ def test_reprojection_and_pose_at_noise_level(fm: FaceModel) -> None:
     trials = run_trials(fm, 4, seed=3, noise_px=1.0)
     rms = np.array([t.rms_px_one for t in trials] + [t.rms_px_five for t in trials])
     # residuals of a correct fit are at the noise level (1 px), not larger
-    assert np.all(rms > 0.5) and np.all(rms < 1.7), rms
+    # rms_px is the RMS of the 2D distance: sqrt(2) sigma for per-axis noise sigma
+    assert np.all(rms > 0.5) and np.all(rms < 1.5 * np.sqrt(2.0)), rms
     assert max(t.yaw_error_deg for t in trials) < 8.0
 
 
