@@ -8,7 +8,11 @@ __all__ = ["estimate_pose", "euler_rotation", "project", "rotation_angles"]
 
 
 def estimate_pose(
-    model_points: np.ndarray, image_points: np.ndarray, weights: np.ndarray | None = None
+    model_points: np.ndarray,
+    image_points: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    refine: bool = True,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Weighted scaled orthographic pose from point pairs (the "gold standard" affine fit).
 
@@ -21,6 +25,8 @@ def estimate_pose(
             for a unique rotation).
         image_points: (K, 2) float64 image coordinates (any units; x right, y up).
         weights: (K,) non-negative weights, or None for all ones.
+        refine: finish with Gauss-Newton steps on the reprojection error (the
+            projected affine solution is close to, but not, the least-squares pose).
 
     Returns:
         rotation (3, 3) float64 with det +1, scale (> 0, image units per model unit),
@@ -37,7 +43,7 @@ def estimate_pose(
     r2 = u @ vt  # (2, 3), orthonormal rows
     rotation = np.vstack([r2, np.cross(r2[0], r2[1])])
     scale, t = _scale_translation(v, x, w, rotation)
-    return _refine(v, x, w, rotation, scale, t)
+    return _refine(v, x, w, rotation, scale, t) if refine else (rotation, scale, t)
 
 
 def _skew(a: np.ndarray) -> np.ndarray:
@@ -57,7 +63,8 @@ def _rodrigues(w: np.ndarray) -> np.ndarray:
     theta = float(np.linalg.norm(w))
     if theta < 1e-12:
         return np.eye(3)
-    k = _skew((w / theta)[None])[0]
+    a = w / theta
+    k = np.array([[0.0, -a[2], a[1]], [a[2], 0.0, -a[0]], [-a[1], a[0], 0.0]])
     return np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * (k @ k)
 
 
@@ -68,18 +75,19 @@ def _refine(
     rotation: np.ndarray,
     scale: float,
     t: np.ndarray,
-    steps: int = 4,
+    steps: int = 3,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Gauss-Newton on the scaled orthographic reprojection error (rotation as
     ``R @ exp([w]x)``): the affine solution projected onto rotations is close but not
     the least-squares pose."""
     sw = np.sqrt(np.maximum(w, 0.0))
+    skew_v = _skew(v)
+    j_t = np.broadcast_to(np.eye(2), (len(v), 2, 2))
     for _ in range(steps):
         r2 = rotation[:2]
         resid = x - (scale * v @ r2.T + t)  # (K, 2)
-        j_w = -scale * np.einsum("ab,kbc->kac", r2, _skew(v))  # (K, 2, 3)
+        j_w = -scale * np.einsum("ab,kbc->kac", r2, skew_v)  # (K, 2, 3)
         j_s = (v @ r2.T)[:, :, None]  # (K, 2, 1)
-        j_t = np.broadcast_to(np.eye(2), (len(v), 2, 2))
         jac = np.concatenate([j_w, j_s, j_t], axis=2) * sw[:, None, None]
         delta, *_ = np.linalg.lstsq(
             jac.reshape(-1, 6), (resid * sw[:, None]).reshape(-1), rcond=None

@@ -241,7 +241,7 @@ def fit_landmarks(
             pts = prob.points(c, e[i])
             if it == 0:
                 idx[i] = base
-            rot[i], scale[i], trans[i] = estimate_pose(pts[idx[i]], x[i], w[i])
+            rot[i], scale[i], trans[i] = estimate_pose(pts[idx[i]], x[i], w[i], refine=False)
             idx[i] = prob.choose(pts, rot[i], contour)
             rot[i], scale[i], trans[i] = estimate_pose(pts[idx[i]], x[i], w[i])
         resid = _residuals(prob, c, e, idx, rot, scale, trans, x)  # model units
