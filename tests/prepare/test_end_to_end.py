@@ -1,7 +1,7 @@
 """End to end: synthetic talking-head videos -> train.prepare -> train.supervised -> evaluate.
 
 The speakers are train.synth identities (default-model faces, voices coupled to the
-face geometry); each has one MP4 (H.264 + AAC, 6 frames, landmarks given as
+face geometry); each has one MP4 (H.264 + AAC, 4 frames, landmarks given as
 sidecar JSON with 0.5 px noise, so no detector is needed) and one FLAC recording.
 """
 
@@ -25,12 +25,12 @@ from train.prepare.cli import main as prepare  # noqa: E402
 def test_videos_to_corpus_to_supervised_model(tmp_path: Path) -> None:
     from train import evaluate, supervised
 
-    planted = make_talking_heads(tmp_path / "in", 24, seed=1, seconds=2.5)
+    planted = make_talking_heads(tmp_path / "in", 24, seed=1, seconds=2.5, frames=4)
     out = tmp_path / "corpus"
     assert prepare([str(tmp_path / "in"), str(out), "--workers", "2", "-q"]) == 0
     totals = json.loads((out / "summary.json").read_text())
     assert totals["complete_speakers"] == 24 and totals["file_errors"] == 0
-    assert totals["utterances"] == 48 and totals["images"] == 24 * 6
+    assert totals["utterances"] == 48 and totals["images"] == 24 * 4
 
     # the fitted reference identities are close to the planted ones
     fm = FaceModel.default()
@@ -41,7 +41,7 @@ def test_videos_to_corpus_to_supervised_model(tmp_path: Path) -> None:
         fit_err.append(scaled_vertex_rmse(fm.reconstruct(params[:40]), truth))
         mean_err.append(scaled_vertex_rmse(fm.mean, truth))
     print(f"reference fit: {np.mean(fit_err):.2f} mm vs mean face {np.mean(mean_err):.2f} mm")
-    assert np.mean(fit_err) < 0.5 * np.mean(mean_err)
+    assert np.mean(fit_err) < 0.6 * np.mean(mean_err)
 
     run = tmp_path / "sup"
     argv = ["--data", str(out), "--out", str(run), "--steps", "150", "--seed", "0"]
