@@ -1,6 +1,7 @@
 """Accuracy of :func:`fit_landmarks` on synthetic faces: ``python -m cmp_edge.fitting.accuracy``.
 
-Random identities (shape ~ N(0, 1)), expressions (N(0, 0.7**2)) and poses (yaw
+Random identities (shape coefficients from the model's prior), expressions (0.7 times
+the prior's std) and poses (yaw
 +-45, pitch +-15, roll +-10 degrees) of a face model, projected ibug landmarks
 (jaw points on the outline) plus Gaussian pixel noise, optionally with outliers
 (landmarks moved 20-50 pixels in a random direction). Errors are whole-head vertex
@@ -48,13 +49,14 @@ def synthetic_views(
     n: int,
     noise_px: float,
     outliers: int = 0,
+    expr_scale: float = 0.7,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n, 68, 2) noisy landmarks of ``shape`` in n random poses and expressions, and the
     (n, 3, 3) rotations."""
     pts, rots = [], []
     for _ in range(n):
         r = euler_rotation(rng.uniform(-45, 45), rng.uniform(-15, 15), rng.uniform(-10, 10))
-        expr = rng.normal(size=fm.n_expr) * 0.7
+        expr = rng.normal(size=fm.n_expr) * expr_scale * fm.expr_std
         t = np.array([IMAGE[0] / 2, IMAGE[1] / 2, 0.0]) + np.append(rng.normal(0, 10, 2), 0)
         p = project_landmarks(fm, shape, expr, r, SCALE, t, IMAGE)
         p = p + rng.normal(0.0, noise_px, p.shape)
@@ -76,16 +78,17 @@ def run_trials(
     noise_px: float = 1.0,
     outliers: int = 0,
     robust: bool = True,
+    expr_scale: float = 0.7,
 ) -> list[Trial]:
     """Fit 1 and 5 synthetic views of ``n_trials`` random identities."""
     landmark_std = noise_px / SCALE / _eye_width(fm)
     out = []
     for trial in range(n_trials):
         # the same identities and poses whatever the outliers and options
-        shape = np.random.default_rng([seed, trial]).normal(size=fm.n_shape)
+        shape = np.random.default_rng([seed, trial]).normal(size=fm.n_shape) * fm.shape_std
         rng = np.random.default_rng([seed, trial, 1])
         truth = fm.reconstruct(shape)
-        pts, rots = synthetic_views(fm, rng, shape, 5, noise_px, outliers)
+        pts, rots = synthetic_views(fm, rng, shape, 5, noise_px, outliers, expr_scale)
         kw = {"landmark_std": landmark_std, "robust": robust}
         one = fit_landmarks(fm, pts[0], IMAGE, **kw)  # type: ignore[arg-type]
         five = fit_landmarks(fm, pts, IMAGE, **kw)  # type: ignore[arg-type]

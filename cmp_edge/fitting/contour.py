@@ -12,6 +12,8 @@ forms the outline, and that vertex is used for the point.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["JAW_POINTS", "contour_candidates", "select_contour"]
@@ -21,9 +23,13 @@ JAW_POINTS: tuple[int, ...] = tuple(k for k in range(17) if k != 8)
 
 
 def contour_candidates(
-    mean: np.ndarray, landmark_vertices: np.ndarray, *, max_candidates: int = 64
+    mean: np.ndarray,
+    landmark_vertices: np.ndarray,
+    points: Sequence[int] = JAW_POINTS,
+    *,
+    max_candidates: int = 64,
 ) -> list[np.ndarray]:
-    """Candidate vertex indices for each of the :data:`JAW_POINTS`.
+    """Candidate vertex indices for each of ``points`` (ibug indices, the jaw by default).
 
     Args:
         mean: (N, 3) model mean shape (y up, +z out of the face, +x the viewer's right).
@@ -31,7 +37,7 @@ def contour_candidates(
         max_candidates: at most this many vertices per point (evenly spaced in z).
 
     Returns:
-        One int64 array per jaw point; its first entry is the jaw point's own vertex.
+        One int64 array per point; its first entry is the point's own vertex.
     """
     v = np.asarray(mean, dtype=np.float64)
     lm = np.asarray(landmark_vertices, dtype=np.int64)
@@ -39,7 +45,7 @@ def contour_candidates(
     band = 0.04 * eye_width
     bin_width = 0.01 * eye_width
     out: list[np.ndarray] = []
-    for k in JAW_POINTS:
+    for k in points:
         p = v[lm[k]]
         side = 1.0 if p[0] >= 0 else -1.0
         lateral = side * v[:, 0]

@@ -96,18 +96,22 @@ class FitResult:
 
 
 def ibug_vertices(face_model: FaceModel) -> np.ndarray:
-    """(68,) int64 vertex index of each ibug landmark of ``face_model``.
+    """(68,) int64 vertex index of each ibug landmark of ``face_model``, -1 where the model
+    does not define it (e.g. the Surrey Face Model's jaw points).
 
     Raises:
-        FittingError: the model does not name all 68 ibug landmarks.
+        FittingError: the model lacks the outer eye corners (ibug 36, 45) or defines
+            fewer than 20 of the 68 points.
     """
-    missing = [n for n in IBUG_NAMES if n not in face_model.landmarks]
-    if missing:
+    idx = np.array([face_model.landmarks.get(n, -1) for n in IBUG_NAMES], dtype=np.int64)
+    known = int(np.sum(idx >= 0))
+    if known < 20 or idx[36] < 0 or idx[45] < 0:
         raise FittingError(
-            f"face model {face_model.id!r} lacks {len(missing)} of the 68 ibug landmarks "
-            f"(first: {missing[0]}); use a model with ibug-68 landmarks"
+            f"face model {face_model.id!r} defines {known} of the 68 ibug landmarks "
+            "(at least 20, with the outer eye corners ibug_36 and ibug_45, are needed); "
+            "use a model with ibug-68 landmarks"
         )
-    return np.array([face_model.landmarks[n] for n in IBUG_NAMES], dtype=np.int64)
+    return idx
 
 
 def _as_points(
@@ -141,9 +145,12 @@ class _Problem:
     """The landmark-related rows of the model, whitened (coefficient prior N(0, 1))."""
 
     def __init__(self, fm: FaceModel, n_shape: int, n_expr: int) -> None:
-        self.lm = ibug_vertices(fm)
-        cands = contour_candidates(np.asarray(fm.mean), self.lm)
-        self.sides = np.array([1.0 if fm.mean[self.lm[k], 0] >= 0 else -1.0 for k in JAW_POINTS])
+        lm = ibug_vertices(fm)
+        self.present = lm >= 0
+        self.lm = np.where(self.present, lm, lm[36])  # missing points get weight 0
+        self.jaw = [k for k in JAW_POINTS if self.present[k]]
+        cands = contour_candidates(np.asarray(fm.mean), self.lm, self.jaw)
+        self.sides = np.array([1.0 if fm.mean[self.lm[k], 0] >= 0 else -1.0 for k in self.jaw])
         verts = np.unique(np.concatenate([self.lm, *cands]))
         self.local = {int(v): i for i, v in enumerate(verts)}
         self.cand_local = [np.array([self.local[int(v)] for v in c]) for c in cands]
@@ -168,7 +175,7 @@ class _Problem:
         idx = np.array([self.local[int(v)] for v in self.lm])
         if contour:
             sel = select_contour([pts[c] for c in self.cand_local], self.sides, rotation)
-            for j, k in enumerate(JAW_POINTS):
+            for j, k in enumerate(self.jaw):
                 idx[k] = self.cand_local[j][sel[j]]
         return idx
 
@@ -226,7 +233,7 @@ def fit_landmarks(
     sigma = landmark_std * prob.eye  # model units
     x = x_down.copy()
     x[:, :, 1] = sizes[:, 1:2] - x[:, :, 1]  # y up from the bottom edge
-    valid = np.all(np.isfinite(x), axis=2)
+    valid = np.all(np.isfinite(x), axis=2) & prob.present[None]
     x = np.where(valid[:, :, None], x, 0.0)
     c = np.zeros(ks)
     e = np.zeros((m, ke))
@@ -337,8 +344,9 @@ def _solve(
     for i in range(m):
         proj = rot[i][:2]  # (2, 3); scale divides out: residuals in model units
         sw = np.repeat(np.sqrt(w[i]), 2) / sigma
-        a_s = np.einsum("ab,kbj->kaj", proj, prob.sb[idx[i]]).reshape(-1, ks) * sw[:, None]
-        a_e = np.einsum("ab,kbj->kaj", proj, prob.eb[idx[i]]).reshape(-1, ke) * sw[:, None]
+        rows = 2 * idx.shape[1]
+        a_s = np.einsum("ab,kbj->kaj", proj, prob.sb[idx[i]]).reshape(rows, ks) * sw[:, None]
+        a_e = np.einsum("ab,kbj->kaj", proj, prob.eb[idx[i]]).reshape(rows, ke) * sw[:, None]
         rhs = ((x[i] - trans[i]) / scale[i] - prob.mean[idx[i]] @ proj.T).reshape(-1) * sw
         block = slice(ks + i * ke, ks + (i + 1) * ke)
         ata[:ks, :ks] += a_s.T @ a_s

@@ -35,21 +35,24 @@ def project_landmarks(
     the outline vertices at their height (:mod:`cmp_edge.fitting.contour`).
 
     Returns:
-        (68, 2) float64 pixels.
+        (68, 2) float64 pixels; NaN for points the model does not define.
     """
     verts = np.asarray(face_model.reconstruct(shape, expr), dtype=np.float64)
     lm = ibug_vertices(face_model)
-    idx = lm.copy()
+    present = lm >= 0
+    idx = np.where(present, lm, 0)
     r = np.asarray(rotation, dtype=np.float64)
-    if contour:
-        cands = contour_candidates(np.asarray(face_model.mean), lm)
-        sides = np.array([1.0 if face_model.mean[lm[k], 0] >= 0 else -1.0 for k in JAW_POINTS])
+    jaw = [k for k in JAW_POINTS if present[k]]
+    if contour and jaw:
+        cands = contour_candidates(np.asarray(face_model.mean), idx, jaw)
+        sides = np.array([1.0 if face_model.mean[lm[k], 0] >= 0 else -1.0 for k in jaw])
         sel = select_contour([verts[c] for c in cands], sides, r)
-        for j, k in enumerate(JAW_POINTS):
+        for j, k in enumerate(jaw):
             idx[k] = cands[j][sel[j]]
     t = np.asarray(translation, dtype=np.float64).reshape(-1)[:2]
     p = float(scale) * verts[idx] @ r[:2].T + t
     p[:, 1] = image_size[1] - p[:, 1]
+    p[~present] = np.nan
     return p
 
 

@@ -152,3 +152,29 @@ def test_overlay_covers_the_face_where_the_landmarks_are(fm: FaceModel) -> None:
     assert np.all(img[int(round(pts[30, 1])), int(round(pts[30, 0]))] == FITTED)
     # and not in the image corners
     assert not covered[:10, :10].any() and not covered[-10:, -10:].any()
+
+
+def test_models_without_jaw_landmarks(fm: FaceModel) -> None:
+    jawless = {k: v for k, v in fm.landmarks.items() if k not in _JAW_NAMES}
+    part = FaceModel(fm.mean, fm.shape_basis, fm.expr_basis, fm.triangles, landmarks=jawless)
+    rng = np.random.default_rng(9)
+    shape = rng.normal(size=fm.n_shape)
+    pts = project_landmarks(part, shape, None, euler_rotation(25.0), SCALE, (320, 240, 0), IMAGE)
+    assert np.isnan(pts[:8]).all() and np.isfinite(pts[17:]).all()
+    fit = fit_landmarks(part, pts, IMAGE, landmark_std=0.005)
+    assert np.all(fit.weights[0, :8] == 0) and fit.rms_px[0] < 1.0
+    assert scaled_vertex_rmse(fit.neutral_vertices(part), fm.reconstruct(shape)) < (
+        scaled_vertex_rmse(fm.mean, fm.reconstruct(shape))
+    )
+
+
+def test_surrey_face_model(shared_data) -> None:  # noqa: ANN001 - fixture
+    sfm = FaceModel.load(shared_data / "sfm" / "sfm_shape_3448.bin")
+    # its expressions are blendshapes (weights 0-1), so keep them small
+    trials = run_trials(sfm, 3, seed=1, noise_px=1.0, expr_scale=0.1)
+    mean_face = np.mean([t.mean_face for t in trials])
+    assert np.mean([t.one_image for t in trials]) < 0.8 * mean_face
+    assert np.mean([t.five_images for t in trials]) < 0.6 * mean_face
+
+
+_JAW_NAMES = {f"ibug_{k:02d}" for k in range(17) if k != 8}
