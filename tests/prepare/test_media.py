@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,24 @@ def test_audio_is_16k_mono(tmp_path: Path) -> None:
     (tmp_path / "z.mp3").write_bytes(b"ID3 garbage" * 10)
     with pytest.raises(MediaError, match="z.mp3"):
         read_audio(tmp_path / "z.mp3")
+
+
+def test_variable_frame_rate_times_come_from_timestamps(tmp_path: Path) -> None:
+    import av
+
+    times = [0.0, 0.05, 0.5, 0.55, 1.6, 2.0]  # irregular, as phones record
+    with av.open(str(tmp_path / "vfr.mkv"), "w") as out:
+        vs = out.add_stream("mpeg4", rate=1000)
+        vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 1000)
+        for k, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 40 * k, np.uint8), "rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            for pkt in vs.encode(frame):
+                out.mux(pkt)
+        for pkt in vs.encode(None):
+            out.mux(pkt)
+    got, _ = video_frames(tmp_path / "vfr.mkv", 3, times=[0.3, 1.0, 1.9])
+    assert [f.time for f in got] == pytest.approx([0.5, 1.6, 2.0], abs=2e-3)
+    # the frame shown at 1.6 s is the fifth one (grey level 160), not "frame 1.0 * rate"
+    assert abs(int(got[1].rgb.mean()) - 160) < 12

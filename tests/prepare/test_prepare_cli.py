@@ -37,6 +37,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (a / "Silent.MOV.landmarks.json").write_text(json.dumps(empty))
     (a / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x13" * 500)
     (a / "notes.txt").write_text("hello")
+    import soundfile
+
+    soundfile.write(a / "short.wav", np.zeros(4000, np.float32), 16000)  # 0.25 s
     # a speaker whose only video shows no face (empty landmark list) -> incomplete
     c = root / "Nobody"
     c.mkdir()
@@ -57,6 +60,8 @@ def test_bad_inputs_are_reported_per_file(inputs: Path, tmp_path: Path) -> None:
     silent = files[f"Silent.MOV@{first}"]
     assert silent["message"] == "no audio stream; no face found (3 of 3); no usable face"
     assert files[f"broken.mp4@{first}"]["status"] == "error"
+    assert files[f"short.wav@{first}"]["message"] == "audio only 0.25 s long"
+    assert files[f"short.wav@{first}"]["status"] == "unused"
     assert files[f"notes.txt@{first}"]["status"] == "error"
     assert "unknown file type" in files[f"notes.txt@{first}"]["message"]
     nobody = files["talk.mp4@Nobody"]
@@ -88,7 +93,7 @@ def test_shards_and_merge_equal_one_run(inputs: Path, tmp_path: Path) -> None:
     meta = _rows(tmp_path / "all" / "vox1_meta.csv")
     # Nobody is id10002 (ids follow the names of all speakers, in every shard)
     assert len(meta) == 2 and {r["VoxCeleb1 ID"] for r in meta} == {"id10001", "id10003"}
-    assert len(_rows(tmp_path / "all" / "summary.csv")) == 8
+    assert len(_rows(tmp_path / "all" / "summary.csv")) == 9
 
 
 def test_inputs_rules(tmp_path: Path) -> None:
