@@ -12,6 +12,7 @@ __all__ = [
     "CmpEdgeError",
     "FaceModelError",
     "MeshError",
+    "FittingError",
     "ModelError",
     "NoSpeechError",
     "OutputError",
@@ -44,3 +45,7 @@ class MeshError(CmpEdgeError):
 
 class OutputError(CmpEdgeError):
     """An output path cannot be written (exists without --force, unwritable folder)."""
+
+
+class FittingError(CmpEdgeError):
+    """Landmarks cannot be fitted (wrong shape, too few valid points, no ibug landmarks)."""
