@@ -343,3 +343,42 @@ def test_bundles_output_the_voice_embedding(tmp_path: Path, face_model) -> None:
     assert rec_old.predict(x, 16000).embedding is None
     with pytest.raises(ModelError, match="no 'embedding' output"):
         rec_old.embed(x, 16000)
+
+
+def test_older_bundles_get_their_embedding_without_retraining(tmp_path: Path, face_model) -> None:  # noqa: ANN001
+    """export.embedding exposes the encoder tensor of a params-only bundle as 'embedding'."""
+    import onnx
+
+    from cmp_edge.errors import ModelError
+    from cmp_edge.runtime.reconstructor import Reconstructor
+    from export.embedding import add_embedding_output, main
+    from train.models import SupervisedCMP, SupervisedDecoder, VoiceEncoder
+
+    torch.manual_seed(7)
+    net = SupervisedCMP(VoiceEncoder(0.25), SupervisedDecoder()).eval()
+
+    class ParamsOnly(torch.nn.Module):  # how bundles were exported before 0.2
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder, self.decoder = net.encoder, net.decoder
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decoder(self.encoder(x))
+
+    old = tmp_path / "old.onnx"
+    export_onnx(ParamsOnly().eval(), old, _meta(face_model))
+    assert Reconstructor(old, threads=1).info.outputs == ("params",)
+    assert main([str(old), "-o", str(tmp_path / "new.onnx")]) == 0
+    rec = Reconstructor(tmp_path / "new.onnx", threads=1)
+    assert rec.info.outputs == ("params", "embedding")
+    x = synthetic_voice(3.0, seed=2)
+    feats, _, _ = rec.network_input(x, 16000)
+    with torch.no_grad():
+        ref = net.encoder(torch.from_numpy(feats.T[None].copy()))[0].numpy()
+    np.testing.assert_allclose(rec.embed(x, 16000), ref, atol=1e-5)
+    np.testing.assert_array_equal(
+        rec.predict(x, 16000).whitened, Reconstructor(old, threads=1).predict(x, 16000).whitened
+    )
+    with pytest.raises(ModelError, match="already outputs"):
+        add_embedding_output(onnx.load(str(tmp_path / "new.onnx")))
+    assert main([str(tmp_path / "new.onnx")]) == 1  # one-line error, nothing written
