@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.metrics.surface import closest_points
+from cmp_edge.metrics.surface import F64, closest_points, points3
 
 __all__ = [
     "IcpResult",
@@ -43,17 +43,6 @@ __all__ = [
     "point_error",
     "procrustes",
 ]
-
-F64 = npt.NDArray[np.float64]
-
-
-def _points(value: npt.ArrayLike, name: str) -> F64:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (N, 3), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -133,8 +122,8 @@ def procrustes(
     """
     from trimesh.registration import procrustes as tm_procrustes
 
-    a = _points(source, "source")
-    b = _points(target, "target")
+    a = points3(source, "source")
+    b = points3(target, "target")
     if a.shape != b.shape:
         raise ValueError(f"source and target differ in shape: {a.shape} and {b.shape}")
     if len(a) < 3:
@@ -254,8 +243,8 @@ def point_error(
     Raises:
         ValueError: shapes differ, non-finite values, or fewer than 3 masked vertices.
     """
-    p = _points(pred, "pred")
-    r = _points(ref, "ref")
+    p = points3(pred, "pred")
+    r = points3(ref, "ref")
     if p.shape != r.shape:
         raise ValueError(f"pred and ref differ in shape: {p.shape} and {r.shape}")
     used = _mask(mask, len(p))
@@ -349,8 +338,8 @@ def icp(
     Raises:
         ValueError: bad shapes or arguments.
     """
-    src = _points(source, "source")
-    rv = _points(ref_vertices, "ref_vertices")
+    src = points3(source, "source")
+    rv = points3(ref_vertices, "ref_vertices")
     if not 0.0 <= trim < 0.9:
         raise ValueError(f"trim must be in [0, 0.9), got {trim}")
     if max_iterations < 1:

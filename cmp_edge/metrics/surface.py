@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["closest_points"]
+__all__ = ["F64", "closest_points", "points3"]
 
 F64 = npt.NDArray[np.float64]
 
 
-def _points(value: npt.ArrayLike, name: str) -> F64:
+def points3(value: npt.ArrayLike, name: str) -> F64:
+    """``value`` as (N, 3) float64 points.
+
+    Raises:
+        ValueError: another shape, NaN or infinity.
+    """
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 3:
         raise ValueError(f"{name} must have shape (N, 3), got {arr.shape}")
@@ -58,8 +63,8 @@ def closest_points(
     from scipy.spatial import cKDTree
     from trimesh.triangles import closest_point as tri_closest
 
-    q = _points(points, "points")
-    v = _points(vertices, "vertices")
+    q = points3(points, "points")
+    v = points3(vertices, "vertices")
     t = np.asarray(triangles)
     if t.ndim != 2 or t.shape[1] != 3 or len(t) == 0 or not np.issubdtype(t.dtype, np.integer):
         raise ValueError(f"triangles must be a non-empty (F, 3) integer array, got {t.shape}")
