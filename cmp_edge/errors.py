@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AudioError",
+    "AudioTooLongError",
     "CmpEdgeError",
     "FaceModelError",
     "MeshError",
@@ -16,6 +17,7 @@ __all__ = [
     "ModelError",
     "NoSpeechError",
     "OutputError",
+    "UnreadableAudioError",
 ]
 
 
@@ -25,6 +27,15 @@ class CmpEdgeError(ValueError):
 
 class AudioError(CmpEdgeError):
     """An audio file or sample array cannot be used (unreadable, empty, NaN, bad rate)."""
+
+
+class AudioTooLongError(AudioError):
+    """The audio is longer than the duration limit in force (the service answers 413)."""
+
+
+class UnreadableAudioError(AudioError):
+    """The data is not audio in any format libsndfile or FFmpeg reads, or holds no
+    audio track (the service answers 415)."""
 
 
 class NoSpeechError(AudioError):

@@ -31,13 +31,16 @@ from cmp_edge._safe.numbers import seconds as finite_seconds
 from cmp_edge.audio.channels import downmix
 from cmp_edge.audio.headers import check_file
 from cmp_edge.audio.signal import MAX_CHANNELS, check_rate
-from cmp_edge.errors import AudioError
+from cmp_edge.errors import AudioError, AudioTooLongError, UnreadableAudioError
 
 __all__ = ["BLOCK_FRAMES", "AudioSource", "load_bytes", "open_audio", "read_all"]
 
 BLOCK_FRAMES: Final = 1 << 16
 """Most frames one block from :meth:`AudioSource.blocks` holds (about 4 s at 16 kHz)."""
 _FULL_SCALE_MAX: Final = np.float32(32767.0 / 32768.0)
+GARBAGE_PEAK: Final = 1000.0
+"""Float samples beyond this magnitude (+60 dBFS) are not audio but misread bytes
+(e.g. integer PCM labelled as float gives values up to 1e38): the input is refused."""
 
 
 def max_duration(seconds: float | None) -> float:
@@ -52,9 +55,9 @@ def max_duration(seconds: float | None) -> float:
     return finite_seconds(seconds, "max_duration_s", AudioError, positive=True)
 
 
-def too_long(where: str, seconds: float, cap: float) -> AudioError:
+def too_long(where: str, seconds: float, cap: float) -> AudioTooLongError:
     """The error for audio longer than the duration cap ``cap`` (seconds)."""
-    return AudioError(
+    return AudioTooLongError(
         f"{where}: {seconds:.1f} s of audio is longer than the {cap:g} s limit; cut the "
         "recording, or raise the limit with max_duration_s=..."
     )
@@ -130,14 +133,16 @@ class AudioSource:
         try:
             container = av.open(self._handle, mode="r")
         except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError) as exc:
-            raise AudioError(
+            raise UnreadableAudioError(
                 f"{self.name}: not a readable audio file ({_reason(exc)}); pass a recording "
                 "in a common audio or video format (WAV, FLAC, MP3, M4A, Opus, WebM, MP4, ...)"
             ) from None
         if not container.streams.audio:
             container.close()
             kind = "a video without a sound track" if container.streams.video else "no audio"
-            raise AudioError(f"{self.name}: holds {kind}; pass a file with recorded speech")
+            raise UnreadableAudioError(
+                f"{self.name}: holds {kind}; pass a file with recorded speech"
+            )
         self._av = container
         self._av_stream = container.streams.audio[0]
         ctx = self._av_stream.codec_context
@@ -165,6 +170,12 @@ class AudioSource:
                     "repair the file"
                 )
             top = float(np.max(np.abs(block)))
+            if top > GARBAGE_PEAK:
+                raise AudioError(
+                    f"{self.name}: sample values reach {top:.3g}, far beyond full scale (1.0); "
+                    "the bytes are not float audio (e.g. 16-bit PCM labelled as float), "
+                    "re-export the file"
+                )
             if top > 1.0:
                 self.float_overshoot = max(self.float_overshoot, top)
             if top >= _FULL_SCALE_MAX:

@@ -319,17 +319,26 @@ class Reconstructor:
             raise AudioError(f"{name}: audio file not found; check the path")
         return self._predict_source(file_source(p, self.max_duration_s), name, str(p))
 
-    def predict_bytes(self, data: bytes, *, name: str = "upload") -> Face:
+    def predict_bytes(
+        self, data: bytes, *, name: str = "upload", max_seconds: float | None = None
+    ) -> Face:
         """Estimate a face from a whole audio file held in memory (e.g. an HTTP upload:
         WebM/Opus without a duration, fragmented MP4/AAC, WAV...).
 
+        Args:
+            data: the file's bytes (the format is found from the bytes).
+            name: the name used in messages and as the face's ``source``.
+            max_seconds: a tighter duration limit for this call, in seconds (None:
+                ``max_duration_s``); decoding stops there.
+
         Raises:
-            AudioError: empty, unreadable or non-audio data.
+            AudioTooLongError: audio longer than the limit.
+            UnreadableAudioError: not a format libsndfile or FFmpeg reads.
+            AudioError: empty or otherwise unusable data.
             NoSpeechError: silence or no voiced speech.
         """
-        return self._predict_source(
-            bytes_source(bytes(data), name, self.max_duration_s), name, name
-        )
+        cap = self.max_duration_s if max_seconds is None else min(max_seconds, self.max_duration_s)
+        return self._predict_source(bytes_source(bytes(data), name, cap), name, name)
 
     def _predict_source(self, source: Source, what: str, label: str | None) -> Face:
         t_start = time.perf_counter()

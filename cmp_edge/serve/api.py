@@ -43,7 +43,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
                 "example": {
                     "params": {"scale": 1.0, "shape": [0.1], "expr": [0.0]},
                     "timings": {"decode": 2.1, "vad": 3.0, "model": 20.0, "total": 40.0},
-                    "audio": {"duration_s": 4.2, "voiced_s": 3.5, "notes": []},
+                    "duration_s": 4.2,
+                    "voiced_s": 3.5,
+                    "audio": {"duration_s": 4.2, "peak_dbfs": -3.5, "issues": []},
                     "model": "default.onnx",
                 }
             },

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from cmp_edge.errors import CmpEdgeError, NoSpeechError
+from cmp_edge.errors import (
+    AudioTooLongError,
+    CmpEdgeError,
+    NoSpeechError,
+    UnreadableAudioError,
+)
 from cmp_edge.serve.body import ClientError
-from cmp_edge.serve.decode import TooLong, Unreadable
 from cmp_edge.serve.work import Busy
 
 __all__ = ["one_line", "status_of"]
@@ -25,7 +29,7 @@ def status_of(exc: BaseException, retry_after: int = 1) -> tuple[int, str, dict[
     """``(status, one-line message, headers)`` for an exception raised while serving.
 
     ClientError: its own status; Busy and timeouts: 503 with Retry-After;
-    TooLong: 413; Unreadable: 415; NoSpeechError and other CmpEdgeErrors: 422;
+    AudioTooLongError: 413; UnreadableAudioError: 415; NoSpeechError and other CmpEdgeErrors: 422;
     anything else: 500 with the exception's type only (details go to the log).
     """
     headers: dict[str, Any] = {}
@@ -36,9 +40,9 @@ def status_of(exc: BaseException, retry_after: int = 1) -> tuple[int, str, dict[
     if isinstance(exc, TimeoutError):
         message = "the request took too long (the server is overloaded); retry later"
         return 503, message, {"Retry-After": str(retry_after)}
-    if isinstance(exc, TooLong):
+    if isinstance(exc, AudioTooLongError):
         return 413, one_line(exc), headers
-    if isinstance(exc, Unreadable):
+    if isinstance(exc, UnreadableAudioError):
         return 415, one_line(exc), headers
     if isinstance(exc, (NoSpeechError, CmpEdgeError)):
         return 422, one_line(exc), headers

@@ -32,9 +32,11 @@ class Limits:
         work_timeout_s: a request waiting plus computing longer than this is
             answered 503 (default 60).
         idle_timeout_s: a WebSocket stream silent for this long is closed (default 30).
-        max_float_peak: float samples beyond this magnitude mean the bytes are
-            not float audio (e.g. int16 read as float32 gives values up to 1e38);
-            such audio is rejected (default 8.0, i.e. 18 dB over full scale).
+        max_float_peak: f32le samples on the WebSocket beyond this magnitude mean
+            the bytes are not float audio (e.g. int16 sent as float32 gives values
+            up to 1e38); such a stream is refused (default 8.0, i.e. 18 dB over
+            full scale). Uploaded files are checked by the audio stage
+            (:data:`cmp_edge.audio.reader.GARBAGE_PEAK`).
     """
 
     max_upload_bytes: int = 32 * 1024 * 1024

@@ -19,7 +19,6 @@ import numpy as np
 
 from cmp_edge.errors import CmpEdgeError
 from cmp_edge.serve.http_errors import one_line
-from cmp_edge.serve.quality import LevelMeter
 from cmp_edge.serve.service import Service
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,15 +62,16 @@ class _Outputs:
 
         picture = render_views(face.vertices, face.triangles, size=320)
         body = self.service.payload(face, audio, timings)
-        notes = (audio or {}).get("notes") or []
         lines = [f"**{status}**", ""]
         if audio:
             lines.append(
                 f"Audio: {audio['duration_s']:.1f} s, {audio['sample_rate']} Hz, "
-                f"{audio['format']}; speech kept {audio['voiced_s'] or 0:.1f} s; "
-                f"peak {audio['peak_dbfs']} dBFS."
+                f"{audio['channels']} channel(s); speech kept {face.voiced_s:.1f} s; "
+                f"peak {audio['peak_dbfs']:.1f} dBFS, bandwidth "
+                f"{audio['bandwidth_hz'] / 1000:.1f} kHz."
             )
-        lines += [f"- {n}" for n in notes] or ["- no problems found in the audio"]
+            issues = audio.get("issues") or []
+            lines += [f"- {n}" for n in issues] or ["- no problems found in the audio"]
         stages = " | ".join(f"{k} {v:.1f}" for k, v in body["timings"].items())
         lines += ["", f"Time per stage (ms): {stages}"]
         params = {"params": body["params"], "model": body["model"], "units": body["units"]}
@@ -111,13 +111,11 @@ def build_page(service: Service) -> tuple[gr.Blocks, gr.themes.Base]:
         x = np.asarray(samples)
         x = x.astype(np.float32) / 32768.0 if x.dtype == np.int16 else x.astype(np.float32)
         if "stream" not in state:
-            state = {"stream": service.rec.create_stream(), "meter": LevelMeter(), "rate": rate}
-        stream, meter = state["stream"], state["meter"]
-        if meter.count / state["rate"] > limits.max_duration_s:
+            state = {"stream": service.rec.create_stream()}
+        stream = state["stream"]
+        if stream.duration_s > limits.max_duration_s:
             return (state, *_error(f"recordings are limited to {limits.max_duration_s:g} s"))
-        mono = x.mean(axis=1) if x.ndim == 2 else x
-        meter.update(mono)
-        stream.accept_waveform(int(rate), mono)
+        stream.accept_waveform(int(rate), x)  # (n,) or (n, channels): the stream mixes
         face = stream.current()
         if face is None or face is state.get("shown"):
             status = f"Listening... {stream.voiced_s:.1f} s of speech so far"
@@ -129,13 +127,13 @@ def build_page(service: Service) -> tuple[gr.Blocks, gr.themes.Base]:
     def live_end(state: dict | None) -> tuple[Any, ...]:
         if not state or "stream" not in state:
             return ({}, *_error("nothing was recorded"))
-        stream, meter = state["stream"], state["meter"]
+        stream = state["stream"]
         try:
             stream.input_finished()
             face = stream.result()
         except CmpEdgeError as exc:
             return ({}, *_error(str(exc)))
-        audio = meter.report(state["rate"], voiced_s=face.voiced_s, container="microphone")
+        audio = service.audio_report(face)
         return ({}, *out.show(face, audio, face.timings, "Final estimate of the whole recording"))
 
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["monospace"])

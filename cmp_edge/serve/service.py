@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from cmp_edge.serve.decode import Decoded, decode_bytes
 from cmp_edge.serve.limits import Limits
-from cmp_edge.serve.quality import LevelMeter
 from cmp_edge.serve.work import WorkPool
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,10 +26,11 @@ MESH_MEDIA_TYPES: Final = {
 
 @dataclass
 class Result:
-    """One reconstruction: the face, the audio report, and where the time went (ms)."""
+    """One reconstruction: the face, its input-quality report
+    (``InputQuality.to_dict()``), and where the time went (ms)."""
 
     face: Face
-    audio: dict[str, Any]
+    audio: dict[str, Any] | None
     timings: dict[str, float]
 
 
@@ -80,53 +79,46 @@ class Service:
         summary["units"] = self.rec.face_model.units
         return summary
 
-    def decode(self, data: bytes, what: str) -> Decoded:
-        """Decode a whole upload within the limits (see :func:`decode_bytes`)."""
-        return decode_bytes(
-            data,
-            what=what,
-            max_duration_s=self.limits.max_duration_s,
-            max_float_peak=self.limits.max_float_peak,
-        )
-
     def reconstruct(self, data: bytes, what: str = "audio") -> Result:
         """Bytes of an audio file -> :class:`Result` (blocking; run it in the pool).
 
+        The audio stage decodes the bytes (:func:`cmp_edge.audio.reader.open_audio`:
+        soundfile, else PyAV) within the duration limit; ``timings["decode"]`` is
+        the decoding time in ms.
+
         Raises:
-            AudioError, NoSpeechError, TooLong: the client's audio cannot be used.
+            AudioError, NoSpeechError, AudioTooLongError, UnreadableAudioError: the
+            client's audio cannot be used.
         """
-        t0 = time.perf_counter()
-        decoded = self.decode(data, what)
-        decode_ms = (time.perf_counter() - t0) * 1e3
-        face = self.rec.predict(decoded.samples, decoded.sample_rate, source=what)
-        meter = LevelMeter()
-        meter.update(decoded.samples)
-        audio = meter.report(
-            decoded.sample_rate,
-            voiced_s=face.voiced_s,
-            channels=decoded.channels,
-            container=decoded.container,
-            codec=decoded.codec,
-            notes=decoded.notes,
-        )
-        timings = {"decode": decode_ms, **face.timings}
-        timings["total"] = (time.perf_counter() - t0) * 1e3
-        return Result(face, audio, timings)
+        face = self.rec.predict_bytes(data, name=what, max_seconds=self.limits.max_duration_s)
+        timings = dict(face.timings)
+        timings = {"decode": timings.pop("load", 0.0), **timings}
+        return Result(face, self.audio_report(face), timings)
+
+    @staticmethod
+    def audio_report(face: Face) -> dict[str, Any] | None:
+        """The ``audio`` object of a result: the face's input-quality report
+        (:meth:`cmp_edge.audio.quality.InputQuality.to_dict`), None without one."""
+        return None if face.quality is None else face.quality.to_dict()
 
     def payload(self, face: Face, audio: dict[str, Any] | None, timings: dict[str, float]) -> dict:
-        """The JSON body of a result: ``params``, ``whitened``, ``timings`` (ms), ``audio``,
+        """The JSON body of a result: ``params``, ``whitened``, ``timings`` (ms),
+        ``duration_s`` and ``voiced_s`` (seconds of audio and of speech kept), ``audio``,
         ``model``, ``face_model_id``, ``num_vertices``, ``units``, ``devices``."""
         summary = face.to_dict()
+        meta = summary["metadata"]
         return {
             "params": summary["params"],
-            "whitened": summary["whitened"],
+            "whitened": meta["whitened"],
             "timings": {k: round(float(v), 3) for k, v in timings.items()},
+            "duration_s": meta["duration_s"],
+            "voiced_s": meta["voiced_s"],
             "audio": audio,
             "model": self.model_name,
             "face_model_id": face.face_model_id,
-            "num_vertices": summary["num_vertices"],
+            "num_vertices": meta["num_vertices"],
             "units": face.units,
-            "devices": summary["devices"],
+            "devices": meta["devices"],
         }
 
     @staticmethod

@@ -20,20 +20,51 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import numpy as np
 from fastapi import WebSocket, WebSocketDisconnect
 
-from cmp_edge.errors import AudioError, NoSpeechError
-from cmp_edge.serve.decode import TooLong, check_samples, mix_to_mono
+from cmp_edge.audio.reader import too_long
+from cmp_edge.errors import AudioError, AudioTooLongError, NoSpeechError
 from cmp_edge.serve.http_errors import one_line, status_of
-from cmp_edge.serve.quality import LevelMeter
 from cmp_edge.serve.service import Service
 
-__all__ = ["StreamSession", "serve_stream"]
+__all__ = ["StreamSession", "check_samples", "serve_stream"]
 
 _DTYPES: dict[str, np.dtype[Any]] = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}
+
+
+def check_samples(samples: np.ndarray, what: str, max_float_peak: float) -> np.ndarray:
+    """Reject float PCM that is not audio (NaN, infinities, huge values); clip the rest
+    to [-1, 1] in place.
+
+    Args:
+        samples: float32 of any shape, as received.
+        what: the name used in messages.
+        max_float_peak: larger magnitudes mean the bytes are not float audio (e.g.
+            s16le sent as f32le gives values up to 1e38).
+
+    Raises:
+        AudioError: non-finite values, or values beyond ``max_float_peak``.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = float(np.sum(samples, dtype=np.float64))
+    if not math.isfinite(total):
+        raise AudioError(
+            f"{what}: the audio holds NaN or infinite values; the bytes are not float audio "
+            "(send the format the header declares, e.g. s16le for 16-bit PCM)"
+        )
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak > max_float_peak:
+        raise AudioError(
+            f"{what}: sample values reach {peak:.3g}, far beyond full scale (1.0); the bytes "
+            "are not float audio (send the format the header declares, e.g. s16le)"
+        )
+    if peak > 1.0:
+        np.clip(samples, -1.0, 1.0, out=samples)
+    return samples
 
 
 class _Closing(Exception):
@@ -73,14 +104,14 @@ class StreamSession:
         self.dtype = _DTYPES[fmt]
         self.frame_bytes = self.dtype.itemsize * channels
         self.stream = service.rec.create_stream()
-        self.meter = LevelMeter()
-        self.notes: list[str] = []
+        self.samples = 0  # frames accepted
         self.pending = b""
         self.received = 0
         self.last_sent: object = None
 
     def take(self, data: bytes) -> np.ndarray:
-        """Bytes -> (n,) float32 mono samples of the complete frames (the rest waits)."""
+        """Bytes -> (n, channels) float32 frames of the complete frames (the rest waits);
+        the stream mixes the channels (:func:`cmp_edge.audio.channels.downmix`)."""
         self.received += len(data)
         limits = self.service.limits
         if self.received > limits.max_upload_bytes:
@@ -89,20 +120,21 @@ class StreamSession:
         usable = len(buf) - len(buf) % self.frame_bytes
         self.pending = buf[usable:]
         if usable == 0:
-            return np.zeros(0, np.float32)
+            return np.zeros((0, self.channels), np.float32)
         raw = np.frombuffer(buf[:usable], dtype=self.dtype).reshape(-1, self.channels)
         if self.dtype == np.int16:
             block = raw.astype(np.float32) / np.float32(32768.0)
         else:
             block = check_samples(raw.astype(np.float32), "stream", limits.max_float_peak)
-        return mix_to_mono(block, None if self.notes else self.notes)
+        return block
 
     def feed(self, samples: np.ndarray) -> dict[str, Any] | None:
         """Accept samples; the partial message when a new provisional estimate exists."""
         limits = self.service.limits
-        if (self.meter.count + samples.shape[0]) / self.rate > limits.max_duration_s:
-            raise TooLong(f"stream: the audio is longer than {limits.max_duration_s:g} s")
-        self.meter.update(samples)
+        total = self.samples + samples.shape[0]
+        if total / self.rate > limits.max_duration_s:
+            raise too_long("stream", total / self.rate, limits.max_duration_s)
+        self.samples = total
         self.stream.accept_waveform(self.rate, samples)
         face = self.stream.current()
         if face is None or face is self.last_sent:
@@ -118,18 +150,11 @@ class StreamSession:
 
     def final(self) -> dict[str, Any]:
         """Finish the stream: the final message (the body POST /v1/reconstruct gives)."""
-        if self.meter.count == 0:
+        if self.samples == 0:
             raise AudioError("stream: no audio was sent; send binary PCM chunks before end")
         self.stream.input_finished()
         face = self.stream.result()
-        audio = self.meter.report(
-            self.rate,
-            voiced_s=face.voiced_s,
-            channels=self.channels,
-            container="pcm",
-            codec="f32le" if self.dtype == np.float32 else "s16le",
-            notes=self.notes,
-        )
+        audio = self.service.audio_report(face)
         return {"type": "final", **self.service.payload(face, audio, face.timings)}
 
 
@@ -191,7 +216,7 @@ async def serve_stream(ws: WebSocket, service: Service) -> None:
         status, message, _ = status_of(exc)
         if isinstance(exc, NoSpeechError):
             code = 1000  # a valid stream with no usable speech in it
-        elif isinstance(exc, TooLong):
+        elif isinstance(exc, AudioTooLongError):
             code = 1009
         else:
             code = 1007 if isinstance(exc, AudioError) else 1011
