@@ -12,9 +12,10 @@ import io
 import json
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -190,7 +191,10 @@ class _AllOutputs(nn.Module):
         self.with_image = with_image
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outputs = self.net.forward_outputs(features)
+        forward_outputs = cast(
+            "Callable[[torch.Tensor], Sequence[torch.Tensor]]", self.net.forward_outputs
+        )
+        outputs = forward_outputs(features)
         return tuple(outputs[:3] if self.with_image else outputs[:2])
 
 
@@ -236,7 +240,7 @@ def export_onnx(
         torch.onnx.export(
             module,
             (torch.zeros(1, 64, 1000),),
-            buf,
+            buf,  # type: ignore[arg-type]  # the TorchScript exporter writes to file objects too
             input_names=["features"],
             output_names=outputs,
             dynamic_axes=dynamic,

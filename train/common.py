@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -207,8 +207,11 @@ def load_mobilenet(path: str | Path, name: str = "expert") -> tuple[MobileNetV2,
     return net, obj
 
 
-def freeze(module: nn.Module) -> nn.Module:
-    """Eval mode and no gradients."""
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def freeze(module: _M) -> _M:
+    """Eval mode and no gradients; returns ``module`` itself."""
     module.eval()
     for prm in module.parameters():
         prm.requires_grad_(False)

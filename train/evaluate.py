@@ -289,10 +289,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         if ckpt["kind"] == "expert":
             label, see = load_image_predictor(path, device, ckpt)
             guess = {sp.identity.name: see(_photo(sp)) for sp in test.speakers}
-            methods.append((label, "expert", str(path), lambda name, f, g=guess: g[name]))
+            methods.append((label, "expert", str(path), _by_name(guess)))
             continue
         label, kind, predict = load_predictor(path, device, ckpt)
-        methods.append((label, kind, str(path), lambda name, f, p=predict: p(f)))
+        methods.append((label, kind, str(path), _on_features(predict)))
 
     results = []
     heat: dict[str, np.ndarray] = {}
@@ -387,6 +387,18 @@ def format_table(result: dict[str, Any]) -> str:
             reg = (r.get("regions") or {}).get("rigid") or {}
             lines.append(f"{r['method'][:44]:<44}" + "".join(f" {_num(reg.get(n))}" for n in names))
     return "\n".join(lines)
+
+
+def _by_name(table: dict[str, np.ndarray]) -> Callable[[str, np.ndarray], np.ndarray]:
+    """A method answering each identity (by name) with a fixed prediction."""
+    return lambda name, features: table[name]
+
+
+def _on_features(
+    predict: Callable[[np.ndarray], np.ndarray],
+) -> Callable[[str, np.ndarray], np.ndarray]:
+    """A method answering each utterance from its (T, 64) features."""
+    return lambda name, features: predict(features)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

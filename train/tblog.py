@@ -110,7 +110,8 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 
 def _fields(buf: bytes) -> list[tuple[int, bytes | int]]:
-    pos, out = 0, []
+    pos = 0
+    out: list[tuple[int, bytes | int]] = []
     while pos < len(buf):
         key, pos = _read_varint(buf, pos)
         number, wire = key >> 3, key & 7

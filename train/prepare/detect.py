@@ -163,7 +163,7 @@ def read_sidecar(path: Path) -> list[tuple[float | None, list[DetectedFace]]]:
     try:
         if isinstance(data, dict) and "frames" in data:
             frames = [(float(f["time"]), _faces(f, str(path))) for f in data["frames"]]
-            return sorted(frames, key=lambda item: item[0])
+            return sorted(frames, key=lambda item: item[0] or 0.0)
         return [(None, _faces(data, str(path)))]
     except CmpEdgeError:
         raise

@@ -239,7 +239,9 @@ def _crop(shot: Shot, size: int) -> np.ndarray:
     c = (p.min(0) + p.max(0)) / 2
     half = 0.8 * float((p.max(0) - p.min(0)).max())
     box = (c[0] - half, c[1] - half, c[0] + half, c[1] + half)
-    img = Image.fromarray(shot.frame.rgb).crop(tuple(int(round(b)) for b in box))
+    img = Image.fromarray(shot.frame.rgb).crop(
+        (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
+    )
     return np.asarray(img.resize((size, size), Image.Resampling.LANCZOS))
 
 
