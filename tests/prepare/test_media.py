@@ -127,7 +127,12 @@ def test_variable_frame_rate_times_come_from_timestamps(tmp_path: Path) -> None:
                 out.mux(pkt)
         for pkt in vs.encode(None):
             out.mux(pkt)
-    got, _ = video_frames(tmp_path / "vfr.mkv", 3, times=[0.3, 1.0, 1.9])
-    assert [f.time for f in got] == pytest.approx([0.5, 1.6, 2.0], abs=2e-3)
-    # the frame shown at 1.6 s is the fifth one (grey level 160), not "frame 1.0 * rate"
-    assert abs(int(got[1].rgb.mean()) - 160) < 12
+    # given times: the frame on screen at each time (the last one starting at or before it)
+    got, _ = video_frames(tmp_path / "vfr.mkv", 3, times=[0.3, 1.0, 1.9, 1.95])
+    assert [f.time for f in got] == pytest.approx([0.05, 0.55, 1.6], abs=2e-3)
+    # the frame shown at 1.9 s is the fifth one (grey level 160), not "frame 1.9 * rate"
+    assert abs(int(got[2].rgb.mean()) - 160) < 12
+    assert video_frames(tmp_path / "vfr.mkv", 3, times=[2.5])[0][0].time == pytest.approx(2.0)
+    # without given times: the first frame at or after n evenly spaced times
+    spread, duration = video_frames(tmp_path / "vfr.mkv", 3)
+    assert all(b.time > a.time for a, b in zip(spread, spread[1:], strict=False))

@@ -14,6 +14,7 @@ pytest.importorskip("av", reason="train.prepare needs PyAV: pip install -e '.[pr
 
 from cmp_edge.errors import CmpEdgeError  # noqa: E402
 from tests.prepare.talking_heads import encode_video, make_talking_heads  # noqa: E402
+from train.data import split_of  # noqa: E402
 from train.prepare.cli import main as prepare  # noqa: E402
 from train.prepare.detect import DetectedFace, choose_face, read_sidecar  # noqa: E402
 from train.prepare.inputs import discover, kind_of, select_shard  # noqa: E402
@@ -77,10 +78,42 @@ def test_bad_inputs_are_reported_per_file(inputs: Path, tmp_path: Path) -> None:
     assert len(residuals) == 8 and all(float(r["nme"]) < 0.05 for r in residuals)
     qa = sorted((out / "qa" / first).glob("*.png"))
     assert len(qa) == 4
-    # resume: a second run reuses the finished speakers' records
+    # the Set column follows the name split (A-E test), as train.data reads it
+    assert all((r["Set"] == "test") == (split_of(r["VGGFace1 ID"]) == "test") for r in meta)
+    # resume: a second run reuses the finished speakers' records and redoes the others
     stamp = (out / "faces" / first / "0.npy").stat().st_mtime_ns
+    record = out / ".prepare" / "done" / "Nobody.json"
+    incomplete_stamp = record.stat().st_mtime_ns
     assert prepare([str(inputs), str(out), "--workers", "1", "-q"]) == 0
     assert (out / "faces" / first / "0.npy").stat().st_mtime_ns == stamp
+    assert record.stat().st_mtime_ns != incomplete_stamp
+
+
+def test_sidecar_times_between_frames_and_nothing_usable(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = sorted(p for p in inputs.iterdir() if p.is_dir() and p.name != "Nobody")[1]
+    root = tmp_path / "in"
+    (root / "Frank").mkdir(parents=True)
+    shutil.copy(src / "talk.mp4", root / "Frank" / "talk.mp4")
+    marks = json.loads((src / "talk.mp4.landmarks.json").read_text())
+    for entry in marks["frames"]:  # 10 fps: 40 ms after each frame starts, still on screen
+        entry["time"] = round(entry["time"] + 0.04, 3)
+    (root / "Frank" / "talk.mp4.landmarks.json").write_text(json.dumps(marks))
+    (root / "speakers.csv").write_text("speaker,gender\nFrank,m\nGhost,f\n")
+    assert prepare([str(root), str(tmp_path / "out"), "--workers", "1", "-q"]) == 0
+    assert "1 speaker(s) without a folder ignored (Ghost)" in capsys.readouterr().err
+    row = _rows(tmp_path / "out" / "summary.csv")[0]
+    assert row["status"] == "ok" and row["images"] == "4", row
+    # a second run keeps the finished speaker and says so
+    assert prepare([str(root), str(tmp_path / "out"), "--workers", "1", "-q"]) == 0
+    assert "1 speaker(s) finished by an earlier run are kept" in capsys.readouterr().err
+    # no usable speaker at all: exit status 1 with a one-line error
+    (root / "Frank" / "talk.mp4.landmarks.json").write_text(json.dumps({"frames": []}))
+    assert prepare([str(root), str(tmp_path / "none"), "--workers", "1", "-q"]) == 1
+    assert "no speaker is complete" in capsys.readouterr().err
+    row = _rows(tmp_path / "none" / "summary.csv")[0]
+    assert "talk.mp4.landmarks.json lists no frames" in row["message"], row
 
 
 def test_shards_and_merge_equal_one_run(inputs: Path, tmp_path: Path) -> None:

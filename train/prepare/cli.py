@@ -24,13 +24,19 @@ from typing import Any
 from cmp_edge.errors import CmpEdgeError
 from train.prepare.corpus import finish, merge
 from train.prepare.inputs import SpeakerInput, discover, select_shard
-from train.prepare.speaker import Options, process_speaker
+from train.prepare.speaker import Options, finished_record, process_speaker
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m train.prepare", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m train.prepare",
+        description=__doc__.splitlines()[0],
+        epilog="After sharded runs (--shard I/N): "
+        "python -m train.prepare merge OUT [SHARD_OUT ...] joins them. "
+        "Run from the repository root; docs/prepare.md explains the input layout.",
+    )
     p.add_argument("input", type=Path, help="speaker folders, or a manifest CSV")
     p.add_argument("out", type=Path, help="output corpus folder")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
@@ -79,7 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             totals = merge(margs.out, margs.shards or [margs.out])
         else:
             args = _parser().parse_args(args_in)
-            speakers = select_shard(discover(args.input, args.gender), args.shard)
+            notes: list[str] = []
+            speakers = select_shard(discover(args.input, args.gender, notes), args.shard)
+            for note in notes:
+                print(f"train.prepare: note: {note}", file=sys.stderr)
             args.out.mkdir(parents=True, exist_ok=True)
             opts = Options(
                 out=args.out,
@@ -93,6 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 landmark_std=args.landmark_std,
                 force=args.force,
             )
+            finished = (
+                0
+                if args.force
+                else sum(finished_record(args.out, sp.name) is not None for sp in speakers)
+            )
+            if finished:
+                print(
+                    f"train.prepare: note: {finished} speaker(s) finished by an earlier run "
+                    "are kept (--force redoes them)",
+                    file=sys.stderr,
+                )
             _run_all(speakers, opts, args.workers, args.quiet)
             if args.shard is not None:
                 print(f"shard {args.shard}: {len(speakers)} speakers done; run merge when all are")
@@ -108,4 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for name, why in totals["incomplete"].items():
         print(f"  {name}: {why}")
+    if totals["speakers"] and not totals["complete_speakers"]:
+        print("train.prepare: error: no speaker is complete; see summary.csv", file=sys.stderr)
+        return 1
     return 0

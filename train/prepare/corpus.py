@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cmp_edge.errors import CmpEdgeError
+from train.data import split_of
 from train.prepare.speaker import record_path
 
 __all__ = ["finish", "merge", "read_records"]
@@ -62,7 +63,8 @@ def finish(out: Path) -> dict[str, Any]:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["VoxCeleb1 ID", "VGGFace1 ID", "Gender", "Nationality", "Set"])
         for r in complete:
-            writer.writerow([r["vox_id"], r["name"], r["gender"], "unknown", "dev"])
+            split = "test" if split_of(r["name"]) == "test" else "dev"  # as VoxCeleb1 names it
+            writer.writerow([r["vox_id"], r["name"], r["gender"], "unknown", split])
     tmp.replace(out / "vox1_meta.csv")
     _write_csv(out / "summary.csv", _FILE_COLUMNS, [f for r in records for f in r["files"]])
     _write_csv(

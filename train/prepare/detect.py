@@ -22,6 +22,8 @@ come within 1 % of the image size of the border, are refused.
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -74,12 +76,18 @@ class MediaPipeDetector:
     """
 
     def __init__(self, max_faces: int = 4, min_confidence: float = 0.5) -> None:
+        # MediaPipe's C++ logging (glog/absl) and TensorFlow Lite: errors only
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         try:
-            from mediapipe.python.solutions import face_mesh
-        except ImportError as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # protobuf deprecation notices
+                from mediapipe.python.solutions import face_mesh
+        except ImportError:
             raise CmpEdgeError(
-                f"MediaPipe is not installed ({exc}); pip install -e '.[detect]' "
-                "(mediapipe 0.10.14), or give precomputed <file>.landmarks.json files"
+                "MediaPipe is not installed in this environment; run train.prepare from "
+                "the detector's environment (docs/prepare.md: .venv-detect with "
+                "'.[prepare,detect]'), or give precomputed <file>.landmarks.json files"
             ) from None
         self._mesh = face_mesh.FaceMesh(
             static_image_mode=True,
@@ -91,7 +99,9 @@ class MediaPipeDetector:
     def __call__(self, rgb: np.ndarray) -> list[DetectedFace]:
         """Faces in an (H, W, 3) uint8 RGB image."""
         h, w = rgb.shape[:2]
-        result = self._mesh.process(np.ascontiguousarray(rgb))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # protobuf deprecation notices
+            result = self._mesh.process(np.ascontiguousarray(rgb))
         out = []
         for face in result.multi_face_landmarks or []:
             pts = np.array([(p.x * w, p.y * h) for p in face.landmark], dtype=np.float64)

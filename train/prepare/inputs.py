@@ -92,8 +92,13 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
     return [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in rows]
 
 
-def discover(root: Path, default_gender: str | None = None) -> list[SpeakerInput]:
+def discover(
+    root: Path, default_gender: str | None = None, notes: list[str] | None = None
+) -> list[SpeakerInput]:
     """All speakers of a folder or manifest, sorted by name, ids ``id10001``, ... in that order.
+
+    ``notes``, when given, receives one line per unusual but harmless finding (rows of
+    ``speakers.csv`` without a speaker folder).
 
     Raises:
         CmpEdgeError: missing input, bad names or genders, a speaker without gender
@@ -102,7 +107,7 @@ def discover(root: Path, default_gender: str | None = None) -> list[SpeakerInput
     if root.is_file():
         speakers = _from_manifest(root)
     elif root.is_dir():
-        speakers = _from_folder(root)
+        speakers = _from_folder(root, notes if notes is not None else [])
     else:
         raise CmpEdgeError(f"{root}: no such folder or manifest file")
     if not speakers:
@@ -121,7 +126,7 @@ def discover(root: Path, default_gender: str | None = None) -> list[SpeakerInput
     return out
 
 
-def _from_folder(root: Path) -> dict[str, SpeakerInput]:
+def _from_folder(root: Path, notes: list[str]) -> dict[str, SpeakerInput]:
     genders: dict[str, str | None] = {}
     table = root / "speakers.csv"
     if table.is_file():
@@ -136,6 +141,10 @@ def _from_folder(root: Path) -> dict[str, SpeakerInput]:
             if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".json")
         )
         out[name] = SpeakerInput(name, genders.get(name), files)
+    orphans = sorted(set(genders) - set(out))
+    if orphans:
+        shown = ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        notes.append(f"{table}: {len(orphans)} speaker(s) without a folder ignored ({shown})")
     return out
 
 

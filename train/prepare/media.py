@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -148,9 +150,10 @@ def video_frames(
 ) -> tuple[list[Frame], float]:
     """About ``n`` frames spread evenly over a video's duration, and the duration.
 
-    Frames are chosen by presentation time (the first frame at or after each of n
-    evenly spaced times, or of the given ``times`` in seconds), upright (display
-    rotation applied), 8-bit RGB.
+    Frames are chosen by presentation time, upright (display rotation applied),
+    8-bit RGB: the first frame at or after each of n evenly spaced times, or, for
+    given ``times`` (seconds), the frame on screen at each time (the last frame
+    starting at or before it).
 
     Returns:
         (frames, duration in seconds); no frames when the file has no video stream.
@@ -167,10 +170,10 @@ def video_frames(
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             duration = _duration(container)
+            if times is not None:
+                return _frames_shown_at(container.decode(stream), sorted(times), max_side), duration
             step = duration / n if duration > 0 else 0.0
             targets = [step * (i + 0.5) for i in range(n)] if step > 0 else [0.0]
-            if times is not None:
-                targets = sorted(times)
             out: list[Frame] = []
             for frame in container.decode(stream):
                 if frame.time is None:
@@ -186,7 +189,41 @@ def video_frames(
                     break
             return out, duration
     except av.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot decode the video ({exc}); re-encode it") from None
+        raise MediaError(
+            f"{path}: cannot decode the video ({_reason(exc)}); "
+            "check that it is a complete media file, or re-encode it"
+        ) from None
+
+
+def _frames_shown_at(decoded: Iterator[Any], targets: list[float], max_side: int) -> list[Frame]:
+    """The frames on screen at the sorted ``targets`` (seconds), each frame once."""
+    out: list[Frame] = []
+    shown: Any = None  # the latest decoded frame starting at or before targets[0]
+
+    def keep(frame: Any) -> None:
+        if not out or out[-1].time != float(frame.time):
+            rgb = _rotate(frame.to_ndarray(format="rgb24"), float(frame.rotation or 0))
+            rgb, f = _reduce(rgb, max_side)
+            out.append(Frame(rgb, float(frame.time), f))
+
+    for frame in decoded:
+        if frame.time is None:
+            continue
+        while targets and frame.time > targets[0] + 1e-6:
+            if shown is not None:
+                keep(shown)
+            targets.pop(0)
+        if not targets:
+            return out
+        shown = frame
+    if targets and shown is not None:
+        keep(shown)
+    return out
+
+
+def _reason(exc: Exception) -> str:
+    """FFmpeg's message without the errno number PyAV puts in front of it."""
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def _duration(container: object) -> float:
@@ -219,7 +256,10 @@ def read_audio(path: Path) -> np.ndarray | None:
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1).copy())
     except av.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot decode the audio ({exc}); re-encode it") from None
+        raise MediaError(
+            f"{path}: cannot decode the audio ({_reason(exc)}); "
+            "check that it is a complete media file, or re-encode it"
+        ) from None
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     samples = np.nan_to_num(samples.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     return np.clip(samples, -1.0, math.nextafter(1.0, 0.0)).astype(np.float32)

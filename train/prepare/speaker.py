@@ -7,9 +7,11 @@ with a record is complete and a rerun skips it (resume).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -65,8 +67,22 @@ class Shot:
 
 
 def record_path(out: Path, name: str) -> Path:
-    """Where a finished speaker's record lives."""
+    """Where a speaker's record lives (written when the speaker has been processed)."""
     return out / ".prepare" / "done" / f"{name}.json"
+
+
+def finished_record(out: Path, name: str) -> dict[str, Any] | None:
+    """The record of a speaker completed by an earlier run, else None.
+
+    Incomplete speakers (no usable face or speech, e.g. run without the detector) are
+    processed again by the next run.
+    """
+    path = record_path(out, name)
+    try:
+        record = dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+    return record if record.get("status") == "ok" else None
 
 
 def _detect(rgb: np.ndarray) -> list[DetectedFace]:
@@ -117,6 +133,16 @@ def _write_utterances(
     return written, note
 
 
+def _shown_at(frames: list[Frame], t: float | None) -> int | None:
+    """Index of the frame on screen at ``t`` seconds (the last one starting at or
+    before it), among video frames sorted by time; None before the first."""
+    if t is None:
+        return None
+    starts = [f.time if f.time is not None else -math.inf for f in frames]
+    k = bisect.bisect_right(starts, t + 1e-6) - 1
+    return k if k >= 0 else None
+
+
 def _faces_in(file: Path, kind: str, opts: Options) -> tuple[list[Shot], str]:
     """Usable shots of one photo or video, and a note on what was refused."""
     side = sidecar_path(file)
@@ -125,12 +151,14 @@ def _faces_in(file: Path, kind: str, opts: Options) -> tuple[list[Shot], str]:
         frames = [read_image(file)]
     else:
         times = None if given is None else [t for t, _ in given if t is not None]
+        if times == []:
+            return [], f"{side.name} lists no frames"
         frames, _ = video_frames(file, opts.candidates_per_video, times=times)
         if not frames:
             return [], "no video stream"
     shots: list[Shot] = []
     reasons: dict[str, int] = {}
-    for frame in frames:
+    for i, frame in enumerate(frames):
         h, w = frame.rgb.shape[:2]
         if given is None:
             faces = _detect(frame.rgb)
@@ -138,7 +166,7 @@ def _faces_in(file: Path, kind: str, opts: Options) -> tuple[list[Shot], str]:
             faces = [
                 DetectedFace(f.points / frame.reduced_by)
                 for t, fs in given
-                if kind == "photo" or (t is not None and abs(t - (frame.time or 0.0)) < 1e-3)
+                if kind == "photo" or _shown_at(frames, t) == i
                 for f in fs
             ]
         face, why = choose_face(faces, w, h, opts.min_eye_px / frame.reduced_by)
@@ -250,8 +278,10 @@ def process_speaker(sp: SpeakerInput, opts: Options) -> dict[str, Any]:
     from cmp_edge.facemodel import FaceModel
 
     done = record_path(opts.out, sp.name)
-    if done.is_file() and not opts.force:
-        return dict(json.loads(done.read_text()))
+    if not opts.force:
+        earlier = finished_record(opts.out, sp.name)
+        if earlier is not None:
+            return earlier
     for stale in (
         opts.out / "preprocessed_MFCC" / sp.vox_id,
         opts.out / "wav" / sp.vox_id,
