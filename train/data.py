@@ -258,8 +258,10 @@ class VoxCeleb3D:
                 break
         if not self.speakers:
             need = " with .png images" if require_images else ""
+            rule = "names starting with A-E" if split == "test" else "names starting with F-Z"
             raise DataError(
-                f"{self.root}: no {split} identities with both utterances and faces{need}"
+                f"{self.root}: no {split} identities with both utterances and faces{need} "
+                f"(the {split} split is the identities with {rule}, as in Voxceleb-3D)"
             )
         self._cache: dict[Path, np.ndarray] = {}
 

@@ -361,7 +361,8 @@ def main_for(
     try:
         path = run_training(task_factory, cfg)
     except CmpEdgeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        name = (prog or "").removeprefix("python -m ") or "train"
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return 2
     finally:
         if dist.is_initialized():

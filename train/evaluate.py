@@ -410,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with atomic_write(args.json) as handle:
             handle.write(json.dumps(result, indent=2).encode())
     except (CmpEdgeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"train.evaluate: error: {exc}", file=sys.stderr)
         return 2
     print(format_table(result))
     return 0

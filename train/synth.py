@@ -403,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     seconds = args.utterance_seconds
     if len(seconds) not in (1, 2):
-        print("error: --utterance-seconds takes one or two values", file=sys.stderr)
+        print("train.synth: error: --utterance-seconds takes one or two values", file=sys.stderr)
         return 2
     try:
         settings = CorpusSettings(
@@ -419,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         specs = generate(args.out, settings, workers=args.workers, force=args.force)
     except (ValueError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"train.synth: error: {exc}", file=sys.stderr)
         return 2
     n_test = sum(s.split == "test" for s in specs)
     print(

@@ -32,7 +32,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 )
 def test_bad_arguments(tmp_path: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert synth.main([str(tmp_path / "out"), *args]) == 2
-    assert capsys.readouterr().err.startswith("error:")
+    assert capsys.readouterr().err.startswith("train.synth: error:")
 
 
 def test_run_without_images(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

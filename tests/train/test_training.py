@@ -85,7 +85,8 @@ def test_bad_data_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixt
     argv = ["--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--steps", "1"]
     assert supervised.main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "data folder not found" in err and "\n" not in err
+    assert err.startswith("train.supervised: error: ") and "data folder not found" in err
+    assert "\n" not in err
 
 
 def test_resume_gives_identical_next_step_losses(corpus: Path, tmp_path: Path) -> None:
