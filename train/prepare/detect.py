@@ -79,10 +79,12 @@ class MediaPipeDetector:
         # MediaPipe's C++ logging (glog/absl) and TensorFlow Lite: errors only
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # protobuf 4's deprecation notice, printed by MediaPipe's every result
+        warnings.filterwarnings(
+            "ignore", r"SymbolDatabase\.GetPrototype\(\) is deprecated", UserWarning
+        )
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # protobuf deprecation notices
-                from mediapipe.python.solutions import face_mesh
+            from mediapipe.python.solutions import face_mesh
         except ImportError:
             raise CmpEdgeError(
                 "MediaPipe is not installed in this environment; run train.prepare from "
@@ -99,9 +101,7 @@ class MediaPipeDetector:
     def __call__(self, rgb: np.ndarray) -> list[DetectedFace]:
         """Faces in an (H, W, 3) uint8 RGB image."""
         h, w = rgb.shape[:2]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # protobuf deprecation notices
-            result = self._mesh.process(np.ascontiguousarray(rgb))
+        result = self._mesh.process(np.ascontiguousarray(rgb))
         out = []
         for face in result.multi_face_landmarks or []:
             pts = np.array([(p.x * w, p.y * h) for p in face.landmark], dtype=np.float64)

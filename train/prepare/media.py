@@ -182,9 +182,7 @@ def video_frames(
                     continue
                 while targets and frame.time + 1e-6 >= targets[0]:
                     targets.pop(0)
-                rgb = _rotate(frame.to_ndarray(format="rgb24"), float(frame.rotation or 0))
-                rgb, f = _reduce(rgb, max_side)
-                out.append(Frame(rgb, float(frame.time), f))
+                out.append(_upright(frame, max_side))
                 if not targets:
                     break
             return out, duration
@@ -201,24 +199,28 @@ def _frames_shown_at(decoded: Iterator[Any], targets: list[float], max_side: int
     shown: Any = None  # the latest decoded frame starting at or before targets[0]
 
     def keep(frame: Any) -> None:
-        if not out or out[-1].time != float(frame.time):
-            rgb = _rotate(frame.to_ndarray(format="rgb24"), float(frame.rotation or 0))
-            rgb, f = _reduce(rgb, max_side)
-            out.append(Frame(rgb, float(frame.time), f))
+        if frame is not None and (not out or out[-1].time != float(frame.time)):
+            out.append(_upright(frame, max_side))
 
     for frame in decoded:
         if frame.time is None:
             continue
         while targets and frame.time > targets[0] + 1e-6:
-            if shown is not None:
-                keep(shown)
+            keep(shown)
             targets.pop(0)
         if not targets:
             return out
         shown = frame
-    if targets and shown is not None:
+    if targets:
         keep(shown)
     return out
+
+
+def _upright(frame: Any, max_side: int) -> Frame:
+    """A decoded PyAV video frame as an upright, size-capped 8-bit RGB :class:`Frame`."""
+    rgb = _rotate(frame.to_ndarray(format="rgb24"), float(frame.rotation or 0))
+    rgb, f = _reduce(rgb, max_side)
+    return Frame(rgb, float(frame.time), f)
 
 
 def _reason(exc: Exception) -> str:

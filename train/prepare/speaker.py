@@ -133,14 +133,24 @@ def _write_utterances(
     return written, note
 
 
-def _shown_at(frames: list[Frame], t: float | None) -> int | None:
-    """Index of the frame on screen at ``t`` seconds (the last one starting at or
-    before it), among video frames sorted by time; None before the first."""
-    if t is None:
-        return None
+def _given_per_frame(
+    given: list[tuple[float | None, list[DetectedFace]]], frames: list[Frame], kind: str
+) -> list[list[DetectedFace]]:
+    """The precomputed faces of each frame: a photo's all; a video entry's go to the
+    frame on screen at its time (the last frame starting at or before it)."""
+    per_frame: list[list[DetectedFace]] = [[] for _ in frames]
     starts = [f.time if f.time is not None else -math.inf for f in frames]
-    k = bisect.bisect_right(starts, t + 1e-6) - 1
-    return k if k >= 0 else None
+    for t, faces in given:
+        if kind == "photo":
+            k = 0
+        elif t is None:
+            continue
+        else:
+            k = bisect.bisect_right(starts, t + 1e-6) - 1
+        if 0 <= k < len(frames):
+            scale = frames[k].reduced_by
+            per_frame[k] += [DetectedFace(f.points / scale) for f in faces]
+    return per_frame
 
 
 def _faces_in(file: Path, kind: str, opts: Options) -> tuple[list[Shot], str]:
@@ -158,17 +168,10 @@ def _faces_in(file: Path, kind: str, opts: Options) -> tuple[list[Shot], str]:
             return [], "no video stream"
     shots: list[Shot] = []
     reasons: dict[str, int] = {}
+    precomputed = None if given is None else _given_per_frame(given, frames, kind)
     for i, frame in enumerate(frames):
         h, w = frame.rgb.shape[:2]
-        if given is None:
-            faces = _detect(frame.rgb)
-        else:
-            faces = [
-                DetectedFace(f.points / frame.reduced_by)
-                for t, fs in given
-                if kind == "photo" or _shown_at(frames, t) == i
-                for f in fs
-            ]
+        faces = _detect(frame.rgb) if precomputed is None else precomputed[i]
         face, why = choose_face(faces, w, h, opts.min_eye_px / frame.reduced_by)
         if face is None:
             reasons[why] = reasons.get(why, 0) + 1
