@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +85,6 @@ def test_videos_to_corpus_to_supervised_model(tmp_path: Path) -> None:
     assert supervised.main(argv) == 0
 
     fitted = _are_by_method(out, run / "last.pt", tmp_path / "fitted.json")
-    shutil.rmtree(out / ".feature_cache", ignore_errors=True)
     _planted_corpus(out, planted, tmp_path / "planted")
     truth = _are_by_method(tmp_path / "planted", run / "last.pt", tmp_path / "planted.json")
     print("mean ARE against the fitted references", {k: round(v, 4) for k, v in fitted.items()})
