@@ -56,6 +56,20 @@ std::pair<int64_t, int64_t> check_call(int64_t n_vertices, int64_t n_components,
   return {batch, k_used};
 }
 
+// Checks the call's arrays against the basis, then runs basis.reconstruct(..., extra...)
+// without the GIL; shared by the CPU and the CUDA basis.
+template <class Basis, class... Extra>
+void reconstruct_into(const Basis& basis, const F32& coeffs, const F32& scale,
+                      const F32& rotation, const F32& translation, py::array& out,
+                      Extra... extra) {
+  const auto [batch, k_used] = check_call(basis.n_vertices(), basis.n_components(), coeffs,
+                                          scale, rotation, translation, out);
+  float* dst = static_cast<float*>(out.mutable_data());
+  py::gil_scoped_release release;
+  basis.reconstruct(coeffs.data(), batch, k_used, scale.data(), rotation.data(),
+                    translation.data(), dst, extra...);
+}
+
 }  // namespace
 
 void register_bfm_recon(py::module_& m) {
@@ -86,13 +100,7 @@ void register_bfm_recon(py::module_& m) {
           "reconstruct",
           [](const ReconBasis& self, const F32& coeffs, const F32& scale, const F32& rotation,
              const F32& translation, py::array& out, int threads) {
-            const auto [batch, k_used] =
-                check_call(self.n_vertices(), self.n_components(), coeffs, scale, rotation,
-                           translation, out);
-            float* dst = static_cast<float*>(out.mutable_data());
-            py::gil_scoped_release release;
-            self.reconstruct(coeffs.data(), batch, k_used, scale.data(), rotation.data(),
-                             translation.data(), dst, threads);
+            reconstruct_into(self, coeffs, scale, rotation, translation, out, threads);
           },
           "coeffs"_a, "scale"_a, "rotation"_a, "translation"_a, "out"_a, "threads"_a = 0,
           "out[b] = scale[b] * rotation[b] @ (mean + basis[:, :k] @ coeffs[b]) + translation[b] "
@@ -116,13 +124,7 @@ void register_bfm_recon(py::module_& m) {
           "reconstruct",
           [](const CudaReconBasis& self, const F32& coeffs, const F32& scale,
              const F32& rotation, const F32& translation, py::array& out, int /*threads*/) {
-            const auto [batch, k_used] =
-                check_call(self.n_vertices(), self.n_components(), coeffs, scale, rotation,
-                           translation, out);
-            float* dst = static_cast<float*>(out.mutable_data());
-            py::gil_scoped_release release;
-            self.reconstruct(coeffs.data(), batch, k_used, scale.data(), rotation.data(),
-                             translation.data(), dst);
+            reconstruct_into(self, coeffs, scale, rotation, translation, out);
           },
           "coeffs"_a, "scale"_a, "rotation"_a, "translation"_a, "out"_a, "threads"_a = 0,
           "Same as ReconBasis.reconstruct, computed on the device (host arrays in and out; "
