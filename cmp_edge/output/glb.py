@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cmp_edge._safe.atomic import write_chunks
-from cmp_edge.output.mesh import check_mesh, vertex_colors
+from cmp_edge.output.meshcheck import check_mesh, vertex_colors
 
 __all__ = ["GLB_MAGIC", "UNIT_METRES", "glb_bytes", "write_glb"]
 

@@ -1,4 +1,5 @@
-"""Mesh and parameter files: PLY (binary little-endian), OBJ, XYZ, NPZ/JSON.
+"""Mesh files: PLY (binary little-endian), OBJ, XYZ, and :func:`save_mesh`, which
+picks PLY, OBJ or glTF binary (:mod:`cmp_edge.output.glb`) by suffix.
 
 Every writer is atomic (:func:`cmp_edge._safe.atomic.atomic_write`): the data goes to a
 temporary file beside the target that replaces it only when complete, so a
@@ -15,15 +16,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cmp_edge._safe.atomic import write_chunks
 from cmp_edge.errors import OutputError
+from cmp_edge.output.glb import write_glb
+from cmp_edge.output.meshcheck import check_mesh, vertex_colors
 
 __all__ = [
+    "MESH_SUFFIXES",
     "check_mesh",
     "save_mesh",
     "vertex_colors",
@@ -34,69 +37,6 @@ __all__ = [
 
 _FACE_DTYPE = np.dtype([("n", "u1"), ("i", "<i4", (3,))])  # packed: 13 bytes per face
 _COLORED_VERTEX_DTYPE = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))])  # 15 bytes
-
-
-def check_mesh(
-    vertices: npt.ArrayLike, triangles: npt.ArrayLike, *, native_checked: bool = False
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32]]:
-    """Validated float32 (N, 3) vertices and int32 (F, 3) triangles.
-
-    Raises ValueError for wrong shapes, non-integer triangles or non-finite vertices
-    and IndexError for a triangle referring to a missing vertex. ``native_checked``:
-    the caller's native code itself rejects non-finite vertices and out-of-range int32
-    indices, so only what it cannot see is checked here (shapes, dtypes, and indices
-    wider than int32, which would wrap on conversion).
-    """
-    verts = np.ascontiguousarray(vertices, dtype=np.float32)
-    if verts.ndim != 2 or verts.shape[1] != 3:
-        raise ValueError(f"vertices must have shape (N, 3), got {verts.shape}")
-    if not native_checked and not np.isfinite(verts).all():
-        raise ValueError("vertices must be finite (NaN or infinity found)")
-    tris = np.asarray(triangles)
-    if tris.ndim != 2 or tris.shape[1] != 3:
-        raise ValueError(f"triangles must have shape (F, 3), got {tris.shape}")
-    if tris.size:
-        if not np.issubdtype(tris.dtype, np.integer):
-            raise ValueError(f"triangles must hold integers, got {tris.dtype}")
-        if not native_checked or tris.dtype != np.int32:
-            lo, hi = int(tris.min()), int(tris.max())
-            if lo < 0 or hi >= len(verts):
-                raise IndexError(
-                    f"a triangle refers to vertex {lo if lo < 0 else hi}, "
-                    f"but the mesh has {len(verts)} vertices"
-                )
-    return verts, np.ascontiguousarray(tris, dtype=np.int32)
-
-
-def vertex_colors(
-    colors: npt.ArrayLike | None, n: int, *, as_float: bool = False
-) -> npt.NDArray[Any] | None:
-    """Check per-vertex colours (N, 3): integers in 0-255 or floats in [0, 1].
-
-    Returns uint8 (floats scaled by 255 and rounded), or with ``as_float``
-    float32 in [0, 1] (integers divided by 255); None stays None.
-
-    Raises:
-        ValueError: wrong shape, dtype, or values outside the range of their type.
-    """
-    if colors is None:
-        return None
-    arr = np.asarray(colors)
-    if arr.shape != (n, 3):
-        raise ValueError(f"colors must have shape ({n}, 3), got {arr.shape}")
-    if np.issubdtype(arr.dtype, np.integer):
-        if arr.dtype != np.uint8 and arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise ValueError("integer colors must be in 0-255")
-        if as_float:
-            return (arr.astype(np.float32) / np.float32(255.0)).astype(np.float32)
-        return np.ascontiguousarray(arr, dtype=np.uint8)
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all() or (arr.size and (arr.min() < 0 or arr.max() > 1)):
-            raise ValueError("float colors must be finite and in [0, 1] (or integers in 0-255)")
-        if as_float:
-            return np.ascontiguousarray(arr, dtype=np.float32)
-        return np.rint(arr * 255.0).astype(np.uint8)
-    raise ValueError(f"colors must be integers in 0-255 or floats in [0, 1], got {arr.dtype}")
 
 
 def write_ply(
@@ -187,7 +127,8 @@ def write_xyz(
     write_chunks(path, (text.replace(b"v ", b""),), overwrite=overwrite)
 
 
-_WRITERS = {".ply": write_ply, ".obj": write_obj}
+MESH_SUFFIXES = (".ply", ".obj", ".glb")
+"""The mesh formats :func:`save_mesh` writes, by file suffix."""
 
 
 def save_mesh(
@@ -196,16 +137,26 @@ def save_mesh(
     triangles: npt.ArrayLike,
     colors: npt.ArrayLike | None = None,
     overwrite: bool = True,
+    *,
+    units: str = "mm",
 ) -> None:
-    """Write a mesh in the format named by the suffix: ``.ply`` (binary LE) or ``.obj``.
+    """Write a mesh in the format named by the suffix: ``.ply`` (binary LE), ``.obj``
+    (both in model units) or ``.glb`` (glTF 2.0 binary, converted from ``units`` to
+    metres, :func:`cmp_edge.output.glb.write_glb`).
 
     Raises:
         OutputError: unknown suffix, or the path cannot be written.
-        ValueError, IndexError: see :func:`write_ply`.
+        ValueError, IndexError: see :func:`write_ply` (and an unknown ``units`` for .glb).
     """
     suffix = Path(path).suffix.lower()
-    writer = _WRITERS.get(suffix)
-    if writer is None:
+    if suffix == ".ply":
+        write_ply(path, vertices, triangles, colors, overwrite=overwrite)
+    elif suffix == ".obj":
+        write_obj(path, vertices, triangles, colors, overwrite=overwrite)
+    elif suffix == ".glb":
+        write_glb(path, vertices, triangles, colors, overwrite=overwrite, units=units)
+    else:
         shown = suffix or "(no suffix)"
-        raise OutputError(f"{path}: unknown mesh format {shown!r}; use .ply or .obj")
-    writer(path, vertices, triangles, colors, overwrite=overwrite)
+        raise OutputError(
+            f"{path}: unknown mesh format {shown!r}; use one of {', '.join(MESH_SUFFIXES)}"
+        )

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from cmp_edge.output.mesh import check_mesh, vertex_colors
+from cmp_edge.output.meshcheck import check_mesh, vertex_colors
 from cmp_edge.output.png import read_png, write_png
 
 __all__ = [

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from cmp_edge._safe.atomic import atomic_write
 from cmp_edge.errors import OutputError
-from cmp_edge.output.mesh import save_mesh
+from cmp_edge.output.mesh import MESH_SUFFIXES, save_mesh
 from cmp_edge.output.params import params_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MESH_FORMATS", "SAVE_FORMATS", "Face"]
 
-MESH_FORMATS = (".ply", ".obj", ".glb")
-SAVE_FORMATS = (".ply", ".obj", ".glb", ".npz", ".json")
+MESH_FORMATS = MESH_SUFFIXES
+SAVE_FORMATS = (*MESH_SUFFIXES, ".npz", ".json")
 
 
 @dataclass
@@ -141,13 +141,8 @@ class Face:
                 f"{target}: unknown output format {suffix or '(none)'!r}; "
                 f"use one of {', '.join(SAVE_FORMATS)}"
             )
-        if suffix == ".glb":
-            from cmp_edge.output.glb import write_glb
-
-            write_glb(target, self.vertices, self.triangles, overwrite=overwrite, units=self.units)
-            return target
         if suffix in MESH_FORMATS:
-            save_mesh(target, self.vertices, self.triangles, overwrite=overwrite)
+            save_mesh(target, self.vertices, self.triangles, overwrite=overwrite, units=self.units)
             return target
         with atomic_write(target, overwrite=overwrite) as handle:
             handle.write(self.params_file(target))

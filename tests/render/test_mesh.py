@@ -91,10 +91,21 @@ def test_write_xyz(tmp_path: Path, sphere) -> None:
 
 def test_unknown_suffix_and_missing_folder(tmp_path: Path, sphere) -> None:
     verts, faces, _ = sphere
-    with pytest.raises(OutputError, match="unknown mesh format"):
+    with pytest.raises(OutputError, match=r"unknown mesh format '\.stl'; use one of .*\.glb"):
         mesh.save_mesh(tmp_path / "m.stl", verts, faces)
     with pytest.raises(OutputError, match="does not exist"):
         mesh.save_mesh(tmp_path / "no" / "m.ply", verts, faces)
+
+
+def test_save_mesh_glb_in_metres(tmp_path: Path, sphere) -> None:
+    import trimesh
+
+    verts, faces, _ = sphere
+    mesh.save_mesh(tmp_path / "m.GLB", verts, faces, units="cm")
+    assert (tmp_path / "m.GLB").read_bytes()[:4] == b"glTF"
+    back = trimesh.load(tmp_path / "m.GLB", force="mesh")
+    box = np.array([verts.min(0), verts.max(0)]) * 0.01  # cm -> m
+    np.testing.assert_allclose(back.bounds, box, atol=1e-6)
 
 
 def test_overwrite_false_keeps_existing_file(tmp_path: Path, sphere) -> None:
